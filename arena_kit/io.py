@@ -65,8 +65,7 @@ def read_jsonl(path: str | Path) -> tuple[list[dict[str, Any]], list[int]]:
                     source=str(path),
                     location=f"line {number}",
                     value=text.strip()[:200],
-                    fix="each line must be one complete JSON object; "
-                    "the file may be truncated",
+                    fix="each line must be one complete JSON object; the file may be truncated",
                 ) from None
             if not isinstance(record, dict):
                 raise ArenaDataError(

@@ -15,6 +15,7 @@ To add a column, add a field to the dataclass here; nothing else defines columns
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
 import hashlib
@@ -143,8 +144,7 @@ def _column(
     if required:
         return field(metadata=meta)
     if isinstance(default, (list, dict)):
-        frozen_default = json.dumps(default)
-        return field(default_factory=lambda: json.loads(frozen_default), metadata=meta)
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -308,17 +308,35 @@ def content_id(*parts: Any, length: int = 16) -> str:
 # Validation.
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        import pandas as pd
+_FAST_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "json": (list, dict),
+    "bool": (bool,),
+    "float": (float, int),
+    "int": (int,),
+}
 
-        return value is pd.NA or value is pd.NaT
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        return False
+
+def _first_bad(
+    values: Any, missing_mask: list[bool], spec: ColumnSpec
+) -> tuple[int, Any, bool] | None:
+    """The first (position, value, is_missing) that breaks the column's contract, or None.
+
+    The common case (every value of the exact expected Python type) is checked with a cheap
+    ``type(v) in ...`` pass; only columns that fail it get the slower, exact check.
+    """
+    fast = _FAST_TYPES[spec.kind]
+    choices = frozenset(spec.choices) if spec.choices is not None else None
+    for position, (value, is_missing) in enumerate(zip(values, missing_mask, strict=True)):
+        if is_missing:
+            if spec.required:
+                return position, value, True
+            continue
+        if type(value) not in fast and not _type_ok(spec.kind, value):
+            return position, value, False
+        if choices is not None and value not in choices:
+            return position, value, False
+    return None
 
 
 def _type_ok(kind: Kind, value: Any) -> bool:
@@ -440,19 +458,19 @@ def validate(
             values: Any = [None] * len(frame)
         else:
             values = frame[spec.name].to_numpy(dtype=object)
-        missing_mask = [_is_missing(v) for v in values]
-        for position, (value, is_missing) in enumerate(zip(values, missing_mask, strict=True)):
+        missing_mask = pd.isna(values).tolist()
+        bad = _first_bad(values, missing_mask, spec)
+        if bad is not None:
+            position, value, is_missing = bad
             if is_missing:
-                if spec.required:
-                    raise ArenaDataError(
-                        "required value is missing",
-                        source=source,
-                        location=where(position),
-                        column=spec.name,
-                        value=value,
-                        fix=f"give every row a {spec.name}",
-                    )
-                continue
+                raise ArenaDataError(
+                    "required value is missing",
+                    source=source,
+                    location=where(position),
+                    column=spec.name,
+                    value=value,
+                    fix=f"give every row a {spec.name}",
+                )
             if not _type_ok(spec.kind, value):
                 raise ArenaDataError(
                     f"wrong type: {value!r} is {type(value).__name__}, "
@@ -463,15 +481,14 @@ def validate(
                     value=value,
                     fix=f"write {spec.name} as {_KIND_WORDS[spec.kind]}",
                 )
-            if spec.choices is not None and value not in spec.choices:
-                raise ArenaDataError(
-                    f"unknown value {value!r}",
-                    source=source,
-                    location=where(position),
-                    column=spec.name,
-                    value=value,
-                    fix=f"use one of {', '.join(spec.choices)}",
-                )
+            raise ArenaDataError(
+                f"unknown value {value!r}",
+                source=source,
+                location=where(position),
+                column=spec.name,
+                value=value,
+                fix=f"use one of {', '.join(spec.choices or ())}",
+            )
         frame[spec.name] = _coerce(values, missing_mask, spec)
 
     if table == "votes":

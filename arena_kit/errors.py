@@ -1,4 +1,4 @@
-"""The package's exceptions: one type per kind of failure, each message says what, where and how to fix."""
+"""The package's exceptions: one type per kind of failure; messages say what, where, how to fix."""
 
 from __future__ import annotations
 

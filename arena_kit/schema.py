@@ -1,8 +1,9 @@
 """The tables and the names of arena-kit: the one definition every module uses.
 
-Four tables flow through the workbench (see the README's diagram)::
+Five tables flow through the workbench (see the README's diagram)::
 
-    prompts ─▶ responses ─▶ executions ─▶ votes
+    prompts ─▶ responses ─▶ executions
+                   └──▶ battles (two responses to one prompt) ─▶ votes
 
 Each table is a frozen dataclass whose fields *are* the column contract: a field's metadata
 says its kind, whether it is required and which values it may take. ``validate`` turns a
@@ -44,6 +45,7 @@ __all__ = [
     "Response",
     "Execution",
     "Vote",
+    "Battle",
     "TABLES",
     "columns",
     "normalize_winner",
@@ -223,10 +225,27 @@ class Vote:
     source: str | None = _column("str", doc="e.g. 'bigcodearena', 'fastchat', 'simulated'")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Battle:
+    """Two models' responses to the same prompt, to be executed and judged (no outcome yet)."""
+
+    battle_id: str = _column("str", required=True)
+    prompt_id: str = _column("str", required=True)
+    category: str | None = _column("str", choices=CATEGORIES)
+    model_a: str = _column("str", required=True)
+    model_b: str = _column("str", required=True)
+    response_a: str = _column("str", required=True, doc="response_id of model_a's answer")
+    response_b: str = _column("str", required=True, doc="response_id of model_b's answer")
+    lang_a: str | None = _column("str", choices=LANGUAGES, doc="language of A's main code")
+    lang_b: str | None = _column("str", choices=LANGUAGES)
+    source: str | None = _column("str")
+
+
 TABLES: dict[str, type] = {
     "prompts": Prompt,
     "responses": Response,
     "executions": Execution,
+    "battles": Battle,
     "votes": Vote,
 }
 """Table name → record dataclass."""
@@ -235,6 +254,7 @@ _KEYS: dict[str, str] = {
     "prompts": "prompt_id",
     "responses": "response_id",
     "executions": "execution_id",
+    "battles": "battle_id",
     "votes": "vote_id",
 }
 
@@ -491,8 +511,10 @@ def validate(
             )
         frame[spec.name] = _coerce(values, missing_mask, spec)
 
+    if table in ("votes", "battles"):
+        _check_self_battles(frame, source, where)
     if table == "votes":
-        _check_votes(frame, source, where)
+        _fill_vote_ids(frame)
     if table == "responses":
         _check_messages(frame, source, where)
 
@@ -548,7 +570,7 @@ def _coerce(values: Any, missing_mask: list[bool], spec: ColumnSpec) -> Any:
     )
 
 
-def _check_votes(frame: pd.DataFrame, source: str, where: Any) -> None:
+def _check_self_battles(frame: pd.DataFrame, source: str, where: Any) -> None:
     self_battle = (frame["model_a"] == frame["model_b"]).to_numpy()
     if self_battle.any():
         position = int(self_battle.nonzero()[0][0])
@@ -562,6 +584,9 @@ def _check_votes(frame: pd.DataFrame, source: str, where: Any) -> None:
             value=model,
             fix="drop the row or correct one of the two model names",
         )
+
+
+def _fill_vote_ids(frame: pd.DataFrame) -> None:
     if "vote_id" not in frame.columns:
         frame.insert(0, "vote_id", _row_ids(frame))
     else:

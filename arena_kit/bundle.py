@@ -1,0 +1,116 @@
+"""Rebuild the derived files in ``data/`` from the bundled sources: ``python -m arena_kit.bundle``.
+
+- ``data/battles/arena-hard-battles.jsonl``: the demo's **real** battles. For each of the 500
+  Arena-Hard prompts, each pair of the three models' answers whose main code (see
+  :func:`arena_kit.blocks.main_block`) is in a language the workbench runs. Sides are ordered
+  by a seeded coin (labeling shows them in random order again).
+- ``data/simulated/simulated-votes.jsonl``: **simulated** votes from
+  :func:`arena_kit.simulate.simulate_votes` with :data:`SIMULATION` (known truth alongside in
+  ``simulated-truth.json``).
+
+The output is deterministic: a test rebuilds both in a temporary folder and compares them with
+the committed files, so they can never drift from the code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["SIMULATION", "build_battles", "build", "main"]
+
+SIMULATION: dict[str, int | float] = {"n_votes": 6000, "seed": 2025, "n_models": 10}
+"""The arguments of the bundled simulated votes."""
+
+BATTLE_SEED = 2025
+
+
+def build_battles(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
+    """Pair answers to the same prompt when both have runnable main code (see module doc)."""
+    import numpy as np
+    import pandas as pd
+
+    from .blocks import block_language, main_block
+    from .schema import validate
+
+    rng = np.random.default_rng(BATTLE_SEED)
+    languages = {
+        row.response_id: _language(row.messages, main_block, block_language)
+        for row in responses.itertuples(index=False)
+    }
+    rows = []
+    by_prompt = responses.sort_values(["prompt_id", "model"]).groupby("prompt_id", sort=True)
+    for prompt_id, group in by_prompt:
+        runnable = [r for r in group.itertuples(index=False) if languages[r.response_id]]
+        for first, second in itertools.combinations(runnable, 2):
+            a, b = (first, second) if rng.random() < 0.5 else (second, first)
+            rows.append(
+                {
+                    "battle_id": f"ah-{prompt_id[:12]}-{a.model}-vs-{b.model}",
+                    "prompt_id": prompt_id,
+                    "category": None,
+                    "model_a": a.model,
+                    "model_b": b.model,
+                    "response_a": a.response_id,
+                    "response_b": b.response_id,
+                    "lang_a": languages[a.response_id],
+                    "lang_b": languages[b.response_id],
+                    "source": "arena-hard-v0.1",
+                }
+            )
+    battles = validate(pd.DataFrame(rows), "battles", source="Arena-Hard battles")
+    clusters = prompts.set_index("prompt_id")["cluster"]
+    battles["cluster"] = battles["prompt_id"].map(clusters)
+    return battles
+
+
+def _language(messages: list[dict[str, str]], main_block, block_language) -> str | None:  # type: ignore[no-untyped-def]
+    answer = next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), "")
+    block = main_block(answer)
+    return block_language(block) if block is not None else None
+
+
+def build(data_dir: Path) -> list[Path]:
+    """Write the derived files under ``data_dir``; returns their paths."""
+    from .datasets import bundled_responses, write_table
+    from .simulate import simulate_votes
+
+    prompts, responses = bundled_responses()
+    battles = build_battles(prompts, responses)
+    battles_path = write_table(
+        battles, data_dir / "battles" / "arena-hard-battles.jsonl", "battles"
+    )
+    simulated = simulate_votes(**SIMULATION)  # type: ignore[arg-type]
+    votes_path = write_table(
+        simulated.votes, data_dir / "simulated" / "simulated-votes.jsonl", "votes"
+    )
+    truth_path = data_dir / "simulated" / "simulated-truth.json"
+    truth_path.write_text(
+        json.dumps(
+            {
+                "note": "SIMULATED data: the true ratings the simulated votes were drawn from",
+                "params": simulated.params,
+                "true_ratings": simulated.true_ratings.round(6).to_dict(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return [battles_path, votes_path, truth_path]
+
+
+def main() -> int:
+    from .datasets import DATA_DIR
+
+    for path in build(DATA_DIR):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -17,14 +17,14 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["SIMULATION", "build_battles", "build", "main"]
 
-SIMULATION: dict[str, int | float] = {"n_votes": 6000, "seed": 2025, "n_models": 10}
+SIMULATION: dict[str, Any] = {"n_votes": 6000, "seed": 2025, "n_models": 10}
 """The arguments of the bundled simulated votes."""
 
 BATTLE_SEED = 2025
@@ -40,12 +40,15 @@ def build_battles(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFram
 
     rng = np.random.default_rng(BATTLE_SEED)
     languages = {
-        row.response_id: _language(row.messages, main_block, block_language)
-        for row in responses.itertuples(index=False)
+        response_id: _language(messages, main_block, block_language)
+        for response_id, messages in zip(
+            responses["response_id"], responses["messages"], strict=True
+        )
     }
     rows = []
     by_prompt = responses.sort_values(["prompt_id", "model"]).groupby("prompt_id", sort=True)
-    for prompt_id, group in by_prompt:
+    for prompt_key, group in by_prompt:
+        prompt_id = str(prompt_key)
         runnable = [r for r in group.itertuples(index=False) if languages[r.response_id]]
         for first, second in itertools.combinations(runnable, 2):
             a, b = (first, second) if rng.random() < 0.5 else (second, first)
@@ -69,7 +72,7 @@ def build_battles(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFram
     return battles
 
 
-def _language(messages: list[dict[str, str]], main_block, block_language) -> str | None:  # type: ignore[no-untyped-def]
+def _language(messages: Any, main_block: Any, block_language: Any) -> str | None:
     answer = next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), "")
     block = main_block(answer)
     return block_language(block) if block is not None else None
@@ -85,7 +88,7 @@ def build(data_dir: Path) -> list[Path]:
     battles_path = write_table(
         battles, data_dir / "battles" / "arena-hard-battles.jsonl", "battles"
     )
-    simulated = simulate_votes(**SIMULATION)  # type: ignore[arg-type]
+    simulated = simulate_votes(**SIMULATION)
     votes_path = write_table(
         simulated.votes, data_dir / "simulated" / "simulated-votes.jsonl", "votes"
     )

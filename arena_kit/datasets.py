@@ -353,7 +353,10 @@ def read_bigcodearena(
     )
     prompts, responses, executions, votes = [], [], [], []
     unknown_categories: set[str] = set()
-    for position, row in enumerate(raw.to_dict(orient="records")):
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in record.items()} for record in raw.to_dict(orient="records")
+    ]
+    for position, row in enumerate(rows):
         where = f"line {lines[position]}" if lines else f"row {position + 1}"
         session = str(row["chat_session_id"])
         category = _bigcodearena_category(row.get("category_name"))
@@ -639,7 +642,7 @@ def bundled_prompts() -> pd.DataFrame:
 
 
 def bundled_responses() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Arena-Hard-Auto v0.1: 500 real prompts and three real models' answers (prompts, responses)."""
+    """Arena-Hard-Auto v0.1: 500 real prompts, three real models' answers (prompts, responses)."""
     folder = DATA_DIR / "arena-hard-v0.1"
     return read_arena_hard(
         folder / "question.jsonl", [folder / f"{m}.jsonl" for m in ARENA_HARD_MODELS]
@@ -655,5 +658,5 @@ def bundled_battles() -> pd.DataFrame:
 
 
 def bundled_votes() -> pd.DataFrame:
-    """The bundled **simulated** votes (``source == "simulated"``; see :mod:`arena_kit.simulate`)."""
+    """The bundled **simulated** votes (``source == "simulated"``; :mod:`arena_kit.simulate`)."""
     return read_table(DATA_DIR / "simulated" / "simulated-votes.jsonl", "votes")

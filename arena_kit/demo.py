@@ -31,7 +31,7 @@ def data_summary() -> str:
         "|---|---:|---:|",
     ]
     for category, count in prompts["category"].value_counts().items():
-        lines.append(f"| {CATEGORY_LABELS[category]} | {count} | {count / len(prompts):.1%} |")
+        lines.append(f"| {CATEGORY_LABELS[str(category)]} | {count} | {count / len(prompts):.1%} |")
     lines += [
         "",
         f"## Arena-Hard-Auto v0.1: {len(ah_prompts)} real prompts, "

@@ -232,7 +232,7 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
     ]
     if suffix in (".jsonl", ".json"):
         records = [
-            {k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+            {str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
         ]
         if suffix == ".jsonl":
             return write_jsonl(records, path)

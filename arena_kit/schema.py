@@ -509,7 +509,7 @@ def validate(
                 value=value,
                 fix=f"use one of {', '.join(spec.choices or ())}",
             )
-        frame[spec.name] = _coerce(values, missing_mask, spec)
+        frame[spec.name] = _coerce(values, missing_mask, spec, frame.index)
 
     if table in ("votes", "battles"):
         _check_self_battles(frame, source, where)
@@ -540,17 +540,20 @@ def _auto_filled(table: str, column: str) -> bool:
     return table == "votes" and column == "vote_id"
 
 
-def _coerce(values: Any, missing_mask: list[bool], spec: ColumnSpec) -> Any:
+def _coerce(values: Any, missing_mask: list[bool], spec: ColumnSpec, index: Any) -> Any:
     import pandas as pd
 
     if spec.kind == "int":
         return pd.array(
-            [None if m else int(v) for v, m in zip(values, missing_mask, strict=True)],
+            [spec.default if m else int(v) for v, m in zip(values, missing_mask, strict=True)],
             dtype="Int64",
         )
     if spec.kind == "float":
         return pd.array(
-            [math.nan if m else float(v) for v, m in zip(values, missing_mask, strict=True)],
+            [
+                (math.nan if spec.default is None else spec.default) if m else float(v)
+                for v, m in zip(values, missing_mask, strict=True)
+            ],
             dtype="float64",
         )
     if spec.kind == "bool":
@@ -559,14 +562,18 @@ def _coerce(values: Any, missing_mask: list[bool], spec: ColumnSpec) -> Any:
             [default if m else bool(v) for v, m in zip(values, missing_mask, strict=True)],
             dtype="bool",
         )
+    # A plain object Series: pandas 3 would otherwise infer its "str" dtype for text columns,
+    # which turns None into NaN; object keeps None and behaves the same on pandas 2 and 3.
     if spec.kind == "json":
-        return pd.array(
+        return pd.Series(
             [spec.default_value() if m else v for v, m in zip(values, missing_mask, strict=True)],
             dtype=object,
+            index=index,
         )
-    return pd.array(
+    return pd.Series(
         [spec.default if m else v for v, m in zip(values, missing_mask, strict=True)],
         dtype=object,
+        index=index,
     )
 
 
@@ -587,21 +594,29 @@ def _check_self_battles(frame: pd.DataFrame, source: str, where: Any) -> None:
 
 
 def _fill_vote_ids(frame: pd.DataFrame) -> None:
+    """Give rows without a vote_id one from their content, and rows without a battle its vote."""
+    import pandas as pd
+
     if "vote_id" not in frame.columns:
-        frame.insert(0, "vote_id", _row_ids(frame))
-    else:
-        missing = frame["vote_id"].isna().to_numpy()
-        if missing.any():
-            generated = _row_ids(frame)
-            frame["vote_id"] = [
-                g if m else v for v, g, m in zip(frame["vote_id"], generated, missing, strict=True)
-            ]
+        frame.insert(0, "vote_id", None)
+    missing = frame["vote_id"].isna().to_numpy()
+    if missing.any():
+        generated = _row_ids(frame)
+        frame["vote_id"] = pd.Series(
+            [g if m else v for v, g, m in zip(frame["vote_id"], generated, missing, strict=True)],
+            dtype=object,
+            index=frame.index,
+        )
     no_battle = frame["battle_id"].isna().to_numpy()
     if no_battle.any():
-        frame["battle_id"] = [
-            v if m else b
-            for v, b, m in zip(frame["vote_id"], frame["battle_id"], no_battle, strict=True)
-        ]
+        frame["battle_id"] = pd.Series(
+            [
+                v if m else b
+                for v, b, m in zip(frame["vote_id"], frame["battle_id"], no_battle, strict=True)
+            ],
+            dtype=object,
+            index=frame.index,
+        )
 
 
 def _row_ids(frame: pd.DataFrame) -> list[str]:

@@ -79,9 +79,9 @@ def test_bigcodearena_messages_keep_earlier_turns_and_system(imported):
 
 def test_bigcodearena_unknown_environment_is_a_clear_error(tmp_path):
     row = json.loads((FIXTURES / "votes.jsonl").read_text().splitlines()[0])
-    row["states.model_A"]["sandbox_logs_by_round"]["1"]["sandbox_state"][
-        "sandbox_environment"
-    ] = "COBOL Mainframe"
+    row["states.model_A"]["sandbox_logs_by_round"]["1"]["sandbox_state"]["sandbox_environment"] = (
+        "COBOL Mainframe"
+    )
     path = tmp_path / "votes.jsonl"
     path.write_text(json.dumps(row) + "\n")
     with pytest.raises(ArenaDataError, match=r"line 1.*unknown sandbox environment 'COBOL"):

@@ -121,7 +121,9 @@ def test_messages_must_be_role_content_lists():
     good = {"response_id": "r1", "prompt_id": "p1", "model": "m"}
     ok = schema.validate([{**good, "messages": [{"role": "user", "content": "hi"}]}], "responses")
     assert ok["turn"][0] == 1
-    with pytest.raises(ArenaDataError, match=r"row 1: column 'messages': a message without a valid"):
+    with pytest.raises(
+        ArenaDataError, match=r"row 1: column 'messages': a message without a valid"
+    ):
         schema.validate([{**good, "messages": [{"role": "robot", "content": "x"}]}], "responses")
     with pytest.raises(ArenaDataError, match="non-empty list"):
         schema.validate([{**good, "messages": []}], "responses")

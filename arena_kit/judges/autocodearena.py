@@ -1,0 +1,297 @@
+"""AutoCodeArena: every candidate model against one baseline, judged, two games per prompt.
+
+The steps, each optional when its output is given: **generate** the answers (a
+:class:`~arena_kit.models.ModelClient`), **execute** them (any callable
+``execute(responses) -> executions``, e.g. the sandbox; none → code-only judging), **judge**
+each candidate against the baseline twice with the sides swapped, and **score**:
+
+* a game's outcome for the candidate is 1 (win), ½ (tie or both bad) or 0 (loss);
+* a strong verdict (``[[A>>B]]`` or ``[[B>>A]]``) counts ``strong_weight`` times (3 as the
+  original);
+* the score is the weighted mean outcome — the win rate against the baseline (baseline = 50 %),
+  with a percentile bootstrap interval over **prompts** (both games of a prompt move together),
+  at ``level`` (90 % as the original) — overall, per category and per environment;
+* :meth:`AutoCodeArenaResult.bradley_terry` gives the same games as a Bradley-Terry
+  leaderboard anchored at the baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ArenaKitError
+from .base import Judge
+from .battles import baseline_battles
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..models import ModelClient
+
+__all__ = ["AutoCodeArenaResult", "autocodearena", "games_table", "win_rates"]
+
+
+def games_table(verdicts: pd.DataFrame, *, strong_weight: float = 3.0) -> pd.DataFrame:
+    """Verdicts as games from the candidate's (``model_a``'s) side: outcome and weight.
+
+    Unreadable verdicts are kept with a missing ``outcome`` and weight 0 so they can be counted.
+    """
+    import numpy as np
+
+    games = verdicts.copy()
+    outcome_of = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "both_bad": 0.5}
+    games["outcome"] = games["winner"].map(outcome_of).astype(float)
+    games["weight"] = np.where(
+        games["outcome"].isna(), 0.0, np.where(games["strong"].astype(bool), strong_weight, 1.0)
+    )
+    games["candidate"] = games["model_a"]
+    games["baseline"] = games["model_b"]
+    games["environment"] = games["env_a"].where(games["env_a"].notna(), "unknown")
+    return games
+
+
+def win_rates(
+    games: pd.DataFrame,
+    by: str | None = None,
+    *,
+    n_bootstrap: int = 100,
+    level: float = 0.90,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Weighted win rate of each candidate (per ``by`` group) with a bootstrap over prompts.
+
+    Returns
+    -------
+    DataFrame
+        ``candidate`` (``by``), ``n_prompts, n_games, n_unparsed, wins, ties, losses,
+        win_rate, win_rate_low, win_rate_high``, sorted best first.
+    """
+    import numpy as np
+    import pandas as pd
+
+    keys = ["candidate"] if by is None else ["candidate", by]
+    rows = []
+    rng = np.random.default_rng(seed)
+    tail = (1 - level) / 2 * 100
+    for key, group in games.groupby(keys, sort=True):
+        key_values = key if isinstance(key, tuple) else (key,)
+        per_prompt = (
+            group.assign(score=group["outcome"].fillna(0.0) * group["weight"])
+            .groupby("prompt_id")[["score", "weight"]]
+            .sum()
+        )
+        scores = per_prompt["score"].to_numpy()
+        weights = per_prompt["weight"].to_numpy()
+        total = weights.sum()
+        rate = scores.sum() / total if total else np.nan
+        low = high = np.nan
+        if n_bootstrap and total:
+            samples = rng.integers(0, len(scores), size=(n_bootstrap, len(scores)))
+            sampled_weights = weights[samples].sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                draws = scores[samples].sum(axis=1) / sampled_weights
+            low, high = np.nanpercentile(draws, [tail, 100 - tail])
+        readable = group[group["outcome"].notna()]
+        row: dict[str, Any] = dict(zip(keys, key_values, strict=True))
+        row.update(
+            {
+                "n_prompts": int(group["prompt_id"].nunique()),
+                "n_games": len(group),
+                "n_unparsed": int(group["outcome"].isna().sum()),
+                "wins": int((readable["outcome"] == 1.0).sum()),
+                "ties": int((readable["outcome"] == 0.5).sum()),
+                "losses": int((readable["outcome"] == 0.0).sum()),
+                "win_rate": float(rate),
+                "win_rate_low": float(low),
+                "win_rate_high": float(high),
+            }
+        )
+        rows.append(row)
+    columns = [
+        *keys, "n_prompts", "n_games", "n_unparsed", "wins", "ties", "losses",
+        "win_rate", "win_rate_low", "win_rate_high",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    order = keys[1:] + ["win_rate"] if by else ["win_rate"]
+    ascending = [True] * (len(order) - 1) + [False]
+    return frame.sort_values(order, ascending=ascending).reset_index(drop=True)
+
+
+@dataclass
+class AutoCodeArenaResult:
+    """Everything an AutoCodeArena run made, and its scores.
+
+    Attributes
+    ----------
+    leaderboard
+        Win rate against the baseline per candidate (the baseline's own row is 50 %).
+    by_category, by_environment
+        The same per category and per the candidate's execution environment.
+    games
+        One row per game (verdicts + outcome and weight).
+    responses, executions, verdicts
+        The intermediate tables (``executions`` is ``None`` when code-only).
+    """
+
+    baseline: str
+    leaderboard: pd.DataFrame
+    by_category: pd.DataFrame
+    by_environment: pd.DataFrame
+    games: pd.DataFrame
+    responses: pd.DataFrame
+    executions: pd.DataFrame | None
+    verdicts: pd.DataFrame
+    strong_weight: float = 3.0
+
+    def votes(self) -> pd.DataFrame:
+        """The games as a votes-like table (``model_a, model_b, winner, weight``)."""
+        read = self.games[self.games["outcome"].notna()]
+        frame = read[["battle_id", "prompt_id", "category", "model_a", "model_b", "winner"]].copy()
+        frame["weight"] = read["weight"].to_numpy()
+        return frame.reset_index(drop=True)
+
+    def bradley_terry(self, **options: Any) -> Any:
+        """A Bradley-Terry leaderboard of the games, anchored at the baseline (1000).
+
+        Strong verdicts count ``strong_weight`` times (the ``weight`` column); ``options`` go
+        to :func:`arena_kit.ratings.fit_bradley_terry`.
+        """
+        from ..ratings import fit_bradley_terry
+
+        options.setdefault("anchor", self.baseline)
+        options.setdefault("weights", "weight")
+        return fit_bradley_terry(self.votes(), **options)
+
+
+def _link_executions(responses: pd.DataFrame, executions: pd.DataFrame) -> pd.DataFrame:
+    """Fill ``responses.execution_id`` from an executions table that names its response."""
+    if "response_id" not in executions.columns:
+        return responses
+    mapping = dict(zip(executions["response_id"], executions["execution_id"], strict=True))
+    linked = responses.copy()
+    linked["execution_id"] = [
+        mapping.get(r, e)
+        for r, e in zip(linked["response_id"], linked["execution_id"], strict=True)
+    ]
+    return linked
+
+
+def autocodearena(
+    candidates: Sequence[str],
+    baseline: str,
+    judge: Judge,
+    *,
+    prompts: pd.DataFrame | None = None,
+    responses: pd.DataFrame | None = None,
+    client: ModelClient | None = None,
+    system_prompt: str | None = None,
+    execute: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    executions: pd.DataFrame | None = None,
+    strong_weight: float = 3.0,
+    n_bootstrap: int = 100,
+    level: float = 0.90,
+    seed: int = 0,
+    progress: bool = True,
+) -> AutoCodeArenaResult:
+    """Run AutoCodeArena: generate, execute, judge against the baseline, score.
+
+    Parameters
+    ----------
+    candidates
+        The models to rank.
+    baseline
+        The fixed opponent (its win rate is 50 % by definition).
+    judge
+        Any judge; an :class:`~arena_kit.judges.LLMJudge` with ``style="arena"`` reads the
+        five-label verdicts.
+    prompts
+        The prompts table; default: the bundled 600 AutoCodeArena-v0 prompts.
+    responses
+        Answers already made; only the missing (prompt, model) pairs are generated.
+    client
+        Generates missing answers (with ``system_prompt``, default the environment-aware
+        :data:`~arena_kit.models.DEFAULT_SYSTEM_PROMPT`). Without it, only given answers count.
+    execute
+        ``execute(responses) -> executions``; the executions either carry a ``response_id``
+        column (used to fill ``responses.execution_id``) or the responses already name their
+        run. Default: no execution, code-only judging (unless ``executions`` is given).
+    executions
+        Runs already made (joined with what ``execute`` returns).
+    strong_weight, n_bootstrap, level, seed
+        Scoring (see the module docstring).
+    """
+    import pandas as pd
+
+    from ..models import DEFAULT_SYSTEM_PROMPT, generate
+    from ..schema import validate
+
+    if prompts is None:
+        from ..datasets import bundled_prompts
+
+        prompts = bundled_prompts()
+    models = [*dict.fromkeys([*candidates, baseline])]
+    prompt_ids = set(map(str, prompts["prompt_id"]))
+    have = (
+        set(zip(responses["prompt_id"].astype(str), responses["model"], strict=True))
+        if responses is not None
+        else set()
+    )
+    frames = [responses[responses["prompt_id"].astype(str).isin(prompt_ids)]] if (
+        responses is not None
+    ) else []  # fmt: skip
+    if client is not None:
+        for model in models:
+            missing = [p for p in sorted(prompt_ids) if (p, model) not in have]
+            if missing:
+                todo = prompts[prompts["prompt_id"].astype(str).isin(missing)]
+                frames.append(
+                    generate(
+                        todo,
+                        model,
+                        client=client,
+                        system_prompt=system_prompt or DEFAULT_SYSTEM_PROMPT,
+                        progress=progress,
+                    )
+                )
+    if not frames:
+        raise ArenaKitError(
+            "no answers to judge: give responses=..., or a client=ModelClient(...) to generate them"
+        )
+    answers = validate(pd.concat(frames, ignore_index=True), "responses", source="autocodearena")
+    if execute is not None:
+        new_runs = execute(answers)
+        answers = _link_executions(answers, new_runs)
+        executions = (
+            new_runs
+            if executions is None
+            else pd.concat([executions, new_runs], ignore_index=True).drop_duplicates(
+                "execution_id"
+            )
+        )
+    mode = "with_execution" if executions is not None else "code_only"
+    battles = baseline_battles(
+        answers, candidates, baseline, prompts=prompts, executions=executions
+    )
+    verdicts = judge.judge(battles, executions, mode, sides="both", progress=progress)
+    games = games_table(verdicts, strong_weight=strong_weight)
+    options: dict[str, Any] = {"n_bootstrap": n_bootstrap, "level": level, "seed": seed}
+    leaderboard = win_rates(games, **options)
+    baseline_row = pd.DataFrame(
+        [{"candidate": baseline, "win_rate": 0.5, "win_rate_low": 0.5, "win_rate_high": 0.5}]
+    )
+    leaderboard = pd.concat([leaderboard, baseline_row], ignore_index=True)
+    leaderboard = leaderboard.sort_values("win_rate", ascending=False).reset_index(drop=True)
+    leaderboard = leaderboard.rename(columns={"candidate": "model"})
+    return AutoCodeArenaResult(
+        baseline=baseline,
+        leaderboard=leaderboard,
+        by_category=win_rates(games, "category", **options),
+        by_environment=win_rates(games, "environment", **options),
+        games=games,
+        responses=answers,
+        executions=executions,
+        verdicts=verdicts,
+        strong_weight=strong_weight,
+    )

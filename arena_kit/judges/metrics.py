@@ -1,0 +1,489 @@
+"""How well a judge agrees with people, with itself (sides swapped) and with other judges.
+
+Classes: the four winners (``model_a, model_b, tie, both_bad``) or three, with ``tie`` and
+``both_bad`` merged into ``tie`` (the original BigCodeReward's view). A verdict that could not
+be read is its own prediction, ``unparsed``: it is never right, so an unreadable judge is
+scored as the poor judge it is rather than on its readable subset.
+
+Conventions (checked by hand in ``tests/test_judges_metrics.py``):
+
+* accuracy = share of votes whose verdict equals the human winner;
+* macro-F1 = mean over the classes that occur (in the truth or the readable predictions) of
+  F1 = 2·TP / (2·TP + FP + FN);
+* Cohen's κ = (p_o − p_e) / (1 − p_e) on the confusion matrix (``unparsed`` a column);
+* MCC = Gorodkin's multi-class R_K = (c·s − Σ p_k t_k) / √((s² − Σ p_k²)(s² − Σ t_k²));
+  0 when a marginal is constant (undefined);
+* intervals: percentile bootstrap over vote rows, ``numpy.random.default_rng(seed)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+__all__ = [
+    "UNPARSED",
+    "METRICS",
+    "merge_classes",
+    "class_labels",
+    "confusion_matrix",
+    "classification_scores",
+    "bootstrap_scores",
+    "score_judge",
+    "execution_lift",
+    "position_consistency",
+    "agreement",
+    "fleiss_kappa",
+    "orient",
+]
+
+UNPARSED = "unparsed"
+METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "kappa", "mcc")
+_FOUR = ("model_a", "model_b", "tie", "both_bad")
+_THREE = ("model_a", "model_b", "tie")
+
+
+def class_labels(classes: int) -> tuple[str, ...]:
+    """The label set of the 3-class or 4-class view."""
+    if classes not in (3, 4):
+        raise ValueError(f"classes must be 3 or 4 (got {classes})")
+    return _THREE if classes == 3 else _FOUR
+
+
+def merge_classes(winners: Sequence[Any], classes: int = 3) -> list[str]:
+    """Winners in the 3- or 4-class view; missing or unknown values become ``unparsed``."""
+    labels = class_labels(classes)
+    merged = []
+    for value in winners:
+        if classes == 3 and value == "both_bad":
+            value = "tie"
+        merged.append(value if value in labels else UNPARSED)
+    return merged
+
+
+def _codes(truth: Sequence[str], pred: Sequence[str], classes: int) -> tuple[Any, Any, int]:
+    import numpy as np
+
+    index = {label: i for i, label in enumerate((*class_labels(classes), UNPARSED))}
+    t = np.fromiter((index[v] for v in truth), dtype=np.int64, count=len(truth))
+    p = np.fromiter((index[v] for v in pred), dtype=np.int64, count=len(pred))
+    return t, p, len(index)
+
+
+def confusion_matrix(truth: Sequence[str], pred: Sequence[str], classes: int = 3) -> pd.DataFrame:
+    """Counts: rows the human winner, columns the verdict (``unparsed`` last)."""
+    import pandas as pd
+
+    t, p, k = _codes(truth, pred, classes)
+    labels = [*class_labels(classes), UNPARSED]
+    return pd.DataFrame(_matrix(t, p, k), index=labels, columns=labels)
+
+
+def _matrix(t: Any, p: Any, k: int) -> np.ndarray:
+    import numpy as np
+
+    return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
+
+
+def _scores_from_matrix(matrix: np.ndarray) -> dict[str, float]:
+    import numpy as np
+
+    n = float(matrix.sum())
+    if n == 0:
+        return dict.fromkeys(METRICS, math.nan)
+    m = matrix.astype(float)
+    diagonal = np.diag(m)
+    truth_totals = m.sum(axis=1)
+    pred_totals = m.sum(axis=0)
+    accuracy = diagonal.sum() / n
+    # F1 over real classes (not the unparsed column) that occur in truth or prediction.
+    real = slice(0, m.shape[0] - 1)
+    tp = diagonal[real]
+    fp = pred_totals[real] - tp
+    fn = truth_totals[real] - tp
+    present = (truth_totals[real] + pred_totals[real]) > 0
+    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=present)
+    macro_f1 = float(f1[present].mean()) if present.any() else math.nan
+    expected = float((truth_totals * pred_totals).sum()) / (n * n)
+    kappa = (accuracy - expected) / (1 - expected) if expected < 1 else 0.0
+    covariance = diagonal.sum() * n - float((truth_totals * pred_totals).sum())
+    spread = (n * n - float((pred_totals**2).sum())) * (n * n - float((truth_totals**2).sum()))
+    mcc = covariance / math.sqrt(spread) if spread > 0 else 0.0
+    return {
+        "accuracy": float(accuracy),
+        "macro_f1": macro_f1,
+        "kappa": float(kappa),
+        "mcc": float(mcc),
+    }
+
+
+def classification_scores(
+    truth: Sequence[str], pred: Sequence[str], classes: int = 3
+) -> dict[str, float]:
+    """Accuracy, macro-F1, Cohen's κ and MCC of ``pred`` against ``truth`` (merged first)."""
+    t, p, k = _codes(merge_classes(truth, classes), merge_classes(pred, classes), classes)
+    return _scores_from_matrix(_matrix(t, p, k))
+
+
+def bootstrap_scores(
+    truth: Sequence[str],
+    pred: Sequence[str],
+    classes: int = 3,
+    *,
+    n_bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap interval of each metric (resampling rows with replacement)."""
+    import numpy as np
+
+    t, p, k = _codes(merge_classes(truth, classes), merge_classes(pred, classes), classes)
+    n = len(t)
+    if n == 0 or n_bootstrap < 1:
+        return {m: (math.nan, math.nan) for m in METRICS}
+    rng = np.random.default_rng(seed)
+    draws = {m: np.empty(n_bootstrap) for m in METRICS}
+    for b in range(n_bootstrap):
+        sample = rng.integers(0, n, size=n)
+        scores = _scores_from_matrix(_matrix(t[sample], p[sample], k))
+        for metric in METRICS:
+            draws[metric][b] = scores[metric]
+    tail = (1 - level) / 2 * 100
+    return {
+        m: (float(np.nanpercentile(d, tail)), float(np.nanpercentile(d, 100 - tail)))
+        for m, d in draws.items()
+    }
+
+
+def orient(verdicts: pd.DataFrame, orientation: str = "original") -> pd.DataFrame:
+    """One verdict per (judge, mode, battle) from the games.
+
+    ``original``: the game as stored; ``swapped``: the mirrored game; ``consensus``: the two
+    games' common verdict, ``tie`` when they disagree, the readable one when one is not.
+    """
+    import pandas as pd
+
+    keys = ["judge", "mode", "battle_id"]
+    if orientation == "original":
+        return verdicts[~verdicts["swapped"].astype(bool)].drop_duplicates(keys)
+    if orientation == "swapped":
+        return verdicts[verdicts["swapped"].astype(bool)].drop_duplicates(keys)
+    if orientation != "consensus":
+        raise ValueError(f"orientation must be original, swapped or consensus ({orientation!r})")
+    first = verdicts[~verdicts["swapped"].astype(bool)].drop_duplicates(keys).set_index(keys)
+    second = verdicts[verdicts["swapped"].astype(bool)].drop_duplicates(keys).set_index(keys)
+    joined = first.join(second[["winner"]], rsuffix="_swapped", how="outer")
+    winners = []
+    for one, two in zip(joined["winner"], joined["winner_swapped"], strict=True):
+        one = one if isinstance(one, str) else None
+        two = two if isinstance(two, str) else None
+        if one is None or two is None:
+            winners.append(one or two)
+        else:
+            winners.append(one if one == two else "tie")
+    joined["winner"] = pd.array(winners, dtype=object)
+    return joined.drop(columns=["winner_swapped"]).reset_index()
+
+
+def _paired(verdicts: pd.DataFrame, votes: pd.DataFrame) -> pd.DataFrame:
+    """Votes × verdicts on ``battle_id``: one row per (vote, judge, mode)."""
+    vote_part = votes[["battle_id", "winner", *(["category"] if "category" in votes else [])]]
+    vote_part = vote_part.rename(columns={"winner": "human", "category": "vote_category"})
+    merged = vote_part.merge(verdicts, on="battle_id", how="inner")
+    if "vote_category" in merged:
+        merged["category"] = merged["vote_category"].where(
+            merged["vote_category"].notna(), merged["category"]
+        )
+    return merged
+
+
+def score_judge(
+    verdicts: pd.DataFrame,
+    votes: pd.DataFrame,
+    *,
+    classes: Sequence[int] = (3, 4),
+    by_category: bool = True,
+    orientation: str = "original",
+    n_bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Score judges' verdicts against human votes, overall and per category.
+
+    Parameters
+    ----------
+    verdicts
+        A verdicts table (several judges and modes allowed).
+    votes
+        The votes table; every vote of a judged battle counts once. Votes of battles the judge
+        did not see are left out.
+    classes
+        3 (tie and both_bad merged) and/or 4.
+    orientation
+        Which game counts when sides were swapped (see :func:`orient`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (judge, mode, classes, category — ``"all"`` first): ``n`` votes,
+        ``n_unparsed``, and each metric with ``_low`` / ``_high`` bootstrap bounds.
+    """
+    import pandas as pd
+
+    paired = _paired(orient(verdicts, orientation), votes)
+    rows = []
+    for (judge, mode), group in paired.groupby(["judge", "mode"], sort=False):
+        slices: list[tuple[str, pd.DataFrame]] = [("all", group)]
+        if by_category and "category" in group:
+            slices += [
+                (str(c), g) for c, g in group.groupby("category", sort=True) if isinstance(c, str)
+            ]
+        for n_classes in classes:
+            for category, part in slices:
+                truth = merge_classes(list(part["human"]), n_classes)
+                pred = merge_classes(list(part["winner"]), n_classes)
+                scores = classification_scores(truth, pred, n_classes)
+                bounds = bootstrap_scores(
+                    truth, pred, n_classes, n_bootstrap=n_bootstrap, level=level, seed=seed
+                )
+                row: dict[str, Any] = {
+                    "judge": judge,
+                    "mode": mode,
+                    "orientation": orientation,
+                    "classes": n_classes,
+                    "category": category,
+                    "n": len(part),
+                    "n_unparsed": sum(v == UNPARSED for v in pred),
+                }
+                for metric in METRICS:
+                    row[metric] = scores[metric]
+                    row[f"{metric}_low"], row[f"{metric}_high"] = bounds[metric]
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def execution_lift(
+    verdicts: pd.DataFrame,
+    votes: pd.DataFrame,
+    *,
+    classes: Sequence[int] = (3,),
+    by_category: bool = True,
+    orientation: str = "original",
+    n_bootstrap: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """What seeing the execution adds: each metric code-only vs with execution, per judge.
+
+    The interval of the lift is a *paired* bootstrap: the same resampled votes score both
+    modes, so the noise common to both cancels. Only votes that both modes judged count.
+
+    Returns
+    -------
+    DataFrame
+        ``judge, classes, category, metric, n, code_only, with_execution, lift, lift_low,
+        lift_high``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    oriented = orient(verdicts, orientation)
+    code = _paired(oriented[oriented["mode"] == "code_only"], votes)
+    execd = _paired(oriented[oriented["mode"] == "with_execution"], votes)
+    rows = []
+    for judge in sorted(set(code["judge"]) & set(execd["judge"])):
+        left = code[code["judge"] == judge].reset_index(drop=True)
+        right = execd[execd["judge"] == judge].reset_index(drop=True)
+        # Pair by vote: the k-th vote row of a battle in both tables.
+        left["k"] = left.groupby("battle_id").cumcount()
+        right["k"] = right.groupby("battle_id").cumcount()
+        both = left.merge(right[["battle_id", "k", "winner"]], on=["battle_id", "k"],
+                          suffixes=("_code", "_exec"))  # fmt: skip
+        slices: list[tuple[str, pd.DataFrame]] = [("all", both)]
+        if by_category:
+            slices += [
+                (str(c), g) for c, g in both.groupby("category", sort=True) if isinstance(c, str)
+            ]
+        for n_classes in classes:
+            for category, part in slices:
+                truth = merge_classes(list(part["human"]), n_classes)
+                t, pc, k = _codes(truth, merge_classes(list(part["winner_code"]), n_classes),
+                                  n_classes)  # fmt: skip
+                _, pe, _ = _codes(truth, merge_classes(list(part["winner_exec"]), n_classes),
+                                  n_classes)  # fmt: skip
+                base = _scores_from_matrix(_matrix(t, pc, k))
+                seen = _scores_from_matrix(_matrix(t, pe, k))
+                rng = np.random.default_rng(seed)
+                diffs = {m: np.empty(n_bootstrap) for m in METRICS}
+                for b in range(n_bootstrap):
+                    sample = rng.integers(0, len(t), size=len(t))
+                    a = _scores_from_matrix(_matrix(t[sample], pc[sample], k))
+                    e = _scores_from_matrix(_matrix(t[sample], pe[sample], k))
+                    for metric in METRICS:
+                        diffs[metric][b] = e[metric] - a[metric]
+                tail = (1 - level) / 2 * 100
+                for metric in METRICS:
+                    low, high = (
+                        (
+                            float(np.nanpercentile(diffs[metric], tail)),
+                            float(np.nanpercentile(diffs[metric], 100 - tail)),
+                        )
+                        if n_bootstrap and len(t)
+                        else (math.nan, math.nan)
+                    )
+                    rows.append(
+                        {
+                            "judge": judge,
+                            "classes": n_classes,
+                            "category": category,
+                            "metric": metric,
+                            "n": len(t),
+                            "code_only": base[metric],
+                            "with_execution": seen[metric],
+                            "lift": seen[metric] - base[metric],
+                            "lift_low": low,
+                            "lift_high": high,
+                        }
+                    )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "judge", "classes", "category", "metric", "n", "code_only", "with_execution",
+            "lift", "lift_low", "lift_high",
+        ],
+    )  # fmt: skip
+
+
+def _wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    if n == 0:
+        return math.nan, math.nan
+    share = successes / n
+    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def position_consistency(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Does a judge give the same verdict when the sides are swapped?
+
+    For each (judge, mode) with both games of a battle: ``n_pairs`` (both games read),
+    ``consistency`` (same winner, 4 classes) and ``consistency_3class`` (tie and both_bad
+    merged), with a 95 % Wilson interval for the latter; ``first_shown_wins``: among all read
+    games with a winner, the share won by the side shown first (0.5 for an unbiased judge),
+    and ``n_unreadable_pairs``.
+    """
+    import pandas as pd
+
+    rows = []
+    for (judge, mode), group in verdicts.groupby(["judge", "mode"], sort=False):
+        first = group[~group["swapped"].astype(bool)].drop_duplicates("battle_id")
+        second = group[group["swapped"].astype(bool)].drop_duplicates("battle_id")
+        pairs = first.merge(second, on="battle_id", suffixes=("_1", "_2"))
+        readable = pairs["winner_1"].map(lambda v: isinstance(v, str)) & pairs["winner_2"].map(
+            lambda v: isinstance(v, str)
+        )
+        read = pairs[readable]
+        same = int((read["winner_1"] == read["winner_2"]).sum())
+        merged_1 = merge_classes(list(read["winner_1"]), 3)
+        merged_2 = merge_classes(list(read["winner_2"]), 3)
+        same3 = sum(a == b for a, b in zip(merged_1, merged_2, strict=True))
+        low, high = _wilson(same3, len(read))
+        decided = group[group["winner"].isin(["model_a", "model_b"])]
+        shown_first = decided["swapped"].map({False: "model_a", True: "model_b"})
+        first_wins = (decided["winner"] == shown_first).mean() if len(decided) else math.nan
+        rows.append(
+            {
+                "judge": judge,
+                "mode": mode,
+                "n_pairs": len(read),
+                "n_unreadable_pairs": int((~readable).sum()),
+                "consistency": same / len(read) if len(read) else math.nan,
+                "consistency_3class": same3 / len(read) if len(read) else math.nan,
+                "consistency_3class_low": low,
+                "consistency_3class_high": high,
+                "first_shown_wins": float(first_wins),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def fleiss_kappa(table: np.ndarray) -> float:
+    """Fleiss' κ of a (items × categories) count table, every item rated by the same number."""
+    import numpy as np
+
+    counts = np.asarray(table, dtype=float)
+    if counts.size == 0:
+        return math.nan
+    raters = counts.sum(axis=1)
+    if not np.all(raters == raters[0]) or raters[0] < 2:
+        raise ValueError("every item needs the same number (≥ 2) of ratings")
+    r = raters[0]
+    p_item = ((counts * (counts - 1)).sum(axis=1)) / (r * (r - 1))
+    p_bar = p_item.mean()
+    shares = counts.sum(axis=0) / counts.sum()
+    p_expected = float((shares**2).sum())
+    return float((p_bar - p_expected) / (1 - p_expected)) if p_expected < 1 else 1.0
+
+
+def agreement(
+    verdicts: pd.DataFrame, *, classes: int = 3, orientation: str = "original"
+) -> pd.DataFrame:
+    """How often judges agree with each other (per mode), and Fleiss' κ of all of them.
+
+    Returns one row per pair of judges (``judge_1, judge_2, mode, n, agreement, kappa``) and
+    one row per mode with ``judge_1 = "all"`` whose ``kappa`` is Fleiss' κ over the battles
+    that every judge read.
+    """
+    import numpy as np
+    import pandas as pd
+
+    oriented = orient(verdicts, orientation)
+    rows = []
+    labels = class_labels(classes)
+    for mode, group in oriented.groupby("mode", sort=False):
+        wide = group.pivot_table(
+            index="battle_id", columns="judge", values="winner", aggfunc="first"
+        )
+        judges = list(wide.columns)
+        for i, one in enumerate(judges):
+            for two in judges[i + 1 :]:
+                pair = wide[[one, two]].dropna()
+                a = merge_classes(list(pair[one]), classes)
+                b = merge_classes(list(pair[two]), classes)
+                scores = classification_scores(a, b, classes) if len(pair) else {}
+                rows.append(
+                    {
+                        "judge_1": one,
+                        "judge_2": two,
+                        "mode": mode,
+                        "n": len(pair),
+                        "agreement": scores.get("accuracy", math.nan),
+                        "kappa": scores.get("kappa", math.nan),
+                    }
+                )
+        complete = wide.dropna()
+        if len(judges) >= 2 and len(complete):
+            counts = np.zeros((len(complete), len(labels)))
+            for column in judges:
+                for row, value in enumerate(merge_classes(list(complete[column]), classes)):
+                    if value in labels:
+                        counts[row, labels.index(value)] += 1
+            full = counts.sum(axis=1) == len(judges)
+            rows.append(
+                {
+                    "judge_1": "all",
+                    "judge_2": f"{len(judges)} judges",
+                    "mode": mode,
+                    "n": int(full.sum()),
+                    "agreement": float(np.mean(counts[full].max(axis=1) == len(judges)))
+                    if full.any()
+                    else math.nan,
+                    "kappa": fleiss_kappa(counts[full]) if full.any() else math.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=["judge_1", "judge_2", "mode", "n", "agreement", "kappa"])

@@ -1,0 +1,711 @@
+"""Talk to any OpenAI-compatible chat endpoint: generate answers, and serve the LLM judges.
+
+One :class:`ModelClient` per configuration. It is built from a small YAML file (or a dict)::
+
+    base_url: https://api.openai.com/v1   # or http://127.0.0.1:8000/v1 (vLLM), :11434/v1 (Ollama)
+    api_key_env: OPENAI_API_KEY           # the NAME of the variable; null for keyless servers
+    concurrency: 16                       # requests in flight at once
+    max_retries: 4                        # extra tries on 429, 5xx, timeouts, dropped connections
+    backoff_s: 1.0                        # first wait; doubles each try (Retry-After wins)
+    timeout_s: 120
+    cache_dir: .cache/arena-kit/models    # null: no disk cache
+    models:
+      gpt-4o-mini:                        # the name used in tables
+        model: gpt-4o-mini                # the name the server knows (default: the key)
+        temperature: 0.0
+        max_tokens: 4096
+        price_in: 0.15                    # USD per million input tokens (cost accounting)
+        price_out: 0.60
+        vision: true                      # may receive screenshots
+      local-qwen:
+        base_url: http://127.0.0.1:8000/v1  # per-model endpoint overrides
+        api_key_env: null
+
+The key is read from the environment when a request is sent; it is never part of the cache key,
+the cache files, the usage table or any repr, so notebooks' outputs cannot leak it.
+
+The disk cache holds one JSON file per request, named by a SHA-256 of (base URL, served model,
+messages, sampling parameters), written atomically; a second run of a notebook costs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import mimetypes
+import os
+import random
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ArenaKitError
+from .schema import content_id
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DEFAULT_SYSTEM_PROMPT",
+    "ModelError",
+    "ModelSpec",
+    "ClientConfig",
+    "Completion",
+    "ModelClient",
+    "image_part",
+    "user_message",
+    "generate",
+]
+
+DEFAULT_SYSTEM_PROMPT = """\
+You are an expert software engineer and UI/UX designer. Write complete, self-contained code \
+that runs as it is, in one file, in one of the sandbox environments below. Explain briefly \
+if you wish, but put the whole program in ONE fenced code block tagged with its language, \
+and put any install commands (pip install ..., npm install ...) in a separate ```bash block.
+
+Environments the code can run in:
+- HTML: a complete page (inline CSS and JavaScript); no network at view time.
+- React (JavaScript or TypeScript, React 18): one component exported by default; Tailwind \
+classes may be used for styling.
+- Vue 3: one single-file component.
+- Streamlit (Python) or Gradio (Python): one app script.
+- PyGame (Python): an async main loop (`async def main()` with `await asyncio.sleep(0)` per \
+frame, run by `asyncio.run(main())`).
+- Mermaid: one diagram in a ```mermaid block.
+- Python or JavaScript runners: a script whose output (printed text, plots) is shown.
+- C, C++, Java, Go, Rust: a program with a main function that prints its results; it \
+receives no input, so embed example data and test cases.
+
+The code must not ask for user input on the command line, must not need files or services \
+that do not exist, and should show its result: a visible interface, a plot, or printed output.
+"""
+"""The default system prompt: tells a model which sandboxes will run its answer (the role the
+environment-aware prompt of the original BigCodeArena plays; our own wording)."""
+
+_RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
+
+
+class ModelError(ArenaKitError):
+    """A request to a model endpoint failed for good (after retries), or the set-up is wrong."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model as named in the configuration.
+
+    Parameters
+    ----------
+    name
+        The name used in tables (``responses.model``, judge names).
+    model
+        The name the server knows (defaults to ``name``).
+    base_url, api_key_env
+        Per-model endpoint overrides: ``base_url=None`` and ``api_key_env=""`` use the
+        client's; ``api_key_env=None`` means a server that needs no key.
+    temperature, max_tokens, top_p, seed
+        Sampling parameters sent with every request (``None``: not sent).
+    price_in, price_out
+        US dollars per million input / output tokens, for cost accounting.
+    vision
+        The model accepts images (screenshots are sent to it as judge inputs).
+    extra
+        Other request parameters sent as they are (``extra_body`` of the SDK).
+    """
+
+    name: str
+    model: str = ""
+    base_url: str | None = None
+    api_key_env: str | None = ""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    price_in: float = 0.0
+    price_out: float = 0.0
+    vision: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.model:
+            object.__setattr__(self, "model", self.name)
+
+    def parameters(self) -> dict[str, Any]:
+        """The sampling parameters that go into the request (and the cache key)."""
+        values = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "seed": self.seed,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Endpoint, limits and models of a :class:`ModelClient` (see the module docstring)."""
+
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: str | None = "OPENAI_API_KEY"
+    concurrency: int = 8
+    max_retries: int = 4
+    backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+    timeout_s: float = 120.0
+    cache_dir: str | None = ".cache/arena-kit/models"
+    models: Mapping[str, ModelSpec] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> ClientConfig:
+        """Build a configuration from the YAML's mapping, rejecting unknown keys and keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(
+                f"{source}: unknown setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        if "api_key" in data or any(
+            isinstance(m, Mapping) and "api_key" in m for m in (data.get("models") or {}).values()
+        ):
+            raise ModelError(
+                f"{source}: an API key is written in the configuration. Fix: remove it and name "
+                "the environment variable that holds it instead (api_key_env: OPENAI_API_KEY)"
+            )
+        values = {k: v for k, v in data.items() if k != "models"}
+        models: dict[str, ModelSpec] = {}
+        raw_models: Any = data.get("models") or {}
+        if isinstance(raw_models, Sequence) and not isinstance(raw_models, str):
+            raw_models = {str(name): {} for name in raw_models}
+        if not isinstance(raw_models, Mapping):
+            raise ModelError(f"{source}: models must be a mapping of name -> settings")
+        spec_fields = {f.name for f in dataclasses.fields(ModelSpec)}
+        for name, options in raw_models.items():
+            options = dict(options or {})
+            bad = sorted(set(options) - spec_fields)
+            if bad:
+                raise ModelError(
+                    f"{source}: model {name!r}: unknown setting(s) {', '.join(bad)}; "
+                    f"known: {', '.join(sorted(spec_fields - {'name'}))}"
+                )
+            models[str(name)] = ModelSpec(name=str(name), **options)
+        return cls(**values, models=models)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ClientConfig:
+        """Read a configuration file (YAML)."""
+        import yaml
+
+        path = Path(path)
+        if not path.exists():
+            raise ModelError(f"{path}: configuration file not found. Fix: check the path")
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, Mapping):
+            raise ModelError(f"{path}: expected a mapping of settings at the top level")
+        return cls.from_dict(data, source=str(path))
+
+    def spec(self, name: str) -> ModelSpec:
+        """The spec of model ``name`` (a bare spec when the configuration does not list it)."""
+        return self.models.get(name) or ModelSpec(name=name)
+
+
+@dataclass
+class Completion:
+    """One answer: its text, token counts, cost and where it came from."""
+
+    text: str
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+    attempts: int = 1
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def image_part(path: str | Path, *, detail: str = "auto") -> dict[str, Any]:
+    """An image content part (a data URL) for a vision model, from a PNG/JPEG file."""
+    path = Path(path)
+    mime = mimetypes.guess_type(path.name)[0] or "image/png"
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return {
+        "type": "image_url",
+        "image_url": {"url": f"data:{mime};base64,{data}", "detail": detail},
+    }
+
+
+def user_message(text: str, images: Iterable[str | Path] = ()) -> dict[str, Any]:
+    """A user message; with images it uses the multi-part content format."""
+    paths = list(images)
+    if not paths:
+        return {"role": "user", "content": text}
+    return {
+        "role": "user",
+        "content": [{"type": "text", "text": text}, *(image_part(p) for p in paths)],
+    }
+
+
+class _Usage:
+    """Thread-safe counters of requests, tokens and cost per model."""
+
+    _FIELDS = (
+        "requests",
+        "cache_hits",
+        "retries",
+        "failures",
+        "input_tokens",
+        "output_tokens",
+        "cost_usd",
+    )
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[str, dict[str, float]] = {}
+
+    def add(self, model: str, **amounts: float) -> None:
+        with self._lock:
+            row = self._rows.setdefault(model, dict.fromkeys(self._FIELDS, 0.0))
+            for key, amount in amounts.items():
+                row[key] += amount
+
+    def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        with self._lock:
+            rows = [{"model": m, **v} for m, v in sorted(self._rows.items())]
+        frame = pd.DataFrame(rows, columns=["model", *self._FIELDS])
+        for name in self._FIELDS[:-1]:
+            frame[name] = frame[name].astype("int64")
+        return frame
+
+
+class ModelClient:
+    """Chat completions against OpenAI-compatible endpoints, with cache, retries and accounting.
+
+    Parameters
+    ----------
+    config
+        A :class:`ClientConfig`, a mapping of the same settings, or the path of a YAML file.
+    **overrides
+        Settings that replace the configuration's (``concurrency=16``, ``cache_dir=None``…).
+
+    Examples
+    --------
+    >>> client = ModelClient("models.yaml")                       # doctest: +SKIP
+    >>> client.complete("gpt-4o-mini", [user_message("Hello")]).text  # doctest: +SKIP
+    >>> client.usage()                                             # doctest: +SKIP
+    """
+
+    def __init__(
+        self, config: ClientConfig | Mapping[str, Any] | str | Path | None = None, **overrides: Any
+    ) -> None:
+        if config is None:
+            config = ClientConfig()
+        elif isinstance(config, (str, Path)):
+            config = ClientConfig.from_yaml(config)
+        elif not isinstance(config, ClientConfig):
+            config = ClientConfig.from_dict(config)
+        if overrides:
+            config = dataclasses.replace(config, **overrides)
+        if config.concurrency < 1:
+            raise ModelError(f"concurrency must be at least 1 (got {config.concurrency})")
+        self.config = config
+        self._usage = _Usage()
+        self._sdk_clients: dict[tuple[str, str | None], Any] = {}
+        self._sdk_lock = threading.Lock()
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> ModelClient:
+        """A client configured by the YAML file at ``path``."""
+        return cls(ClientConfig.from_yaml(path), **overrides)
+
+    def __repr__(self) -> str:
+        # The key never appears: only the variable's name.
+        c = self.config
+        return (
+            f"ModelClient(base_url={c.base_url!r}, api_key_env={c.api_key_env!r}, "
+            f"concurrency={c.concurrency}, models={list(c.models)!r})"
+        )
+
+    # -- accounting --------------------------------------------------------------------------
+
+    def usage(self) -> pd.DataFrame:
+        """Requests, cache hits, retries, failures, tokens and cost (USD) per model so far."""
+        return self._usage.frame()
+
+    # -- one request -------------------------------------------------------------------------
+
+    def _endpoint(self, spec: ModelSpec) -> tuple[str, str | None]:
+        base_url = spec.base_url or self.config.base_url
+        key_env = self.config.api_key_env if spec.api_key_env == "" else spec.api_key_env
+        return base_url.rstrip("/"), key_env
+
+    def _sdk(self, base_url: str, key_env: str | None) -> Any:
+        with self._sdk_lock:
+            client = self._sdk_clients.get((base_url, key_env))
+            if client is None:
+                import openai
+
+                if key_env:
+                    key = os.environ.get(key_env)
+                    if not key:
+                        raise ModelError(
+                            f"the environment variable {key_env} that should hold the API key "
+                            f"for {base_url} is not set. Fix: export {key_env}=... before "
+                            "starting Jupyter, or set api_key_env: null for a keyless server"
+                        )
+                else:
+                    key = "no-key"  # keyless servers (vLLM, Ollama) still want some header
+                # Retries are ours (counted, with Retry-After); the SDK's are switched off.
+                client = openai.OpenAI(
+                    base_url=base_url,
+                    api_key=key,
+                    max_retries=0,
+                    timeout=self.config.timeout_s,
+                )
+                self._sdk_clients[(base_url, key_env)] = client
+            return client
+
+    def cache_key(self, model: str, messages: Sequence[Mapping[str, Any]]) -> str:
+        """The cache key of a request: SHA-256 of endpoint, served model, messages, parameters."""
+        spec = self.config.spec(model)
+        base_url, _ = self._endpoint(spec)
+        blob = json.dumps(
+            [base_url, spec.model, list(messages), spec.parameters(), dict(spec.extra)],
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def _cache_path(self, key: str) -> Path | None:
+        if not self.config.cache_dir:
+            return None
+        return Path(self.config.cache_dir) / key[:2] / f"{key}.json"
+
+    def _cache_read(self, key: str) -> dict[str, Any] | None:
+        path = self._cache_path(key)
+        if path is None or not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            return None  # a damaged entry is a miss; the next answer overwrites it
+        return data if isinstance(data, dict) and "text" in data else None
+
+    def _cache_write(self, key: str, completion: Completion) -> None:
+        path = self._cache_path(key)
+        if path is None:
+            return
+        from .io import atomic_path
+
+        record = {
+            "key": key,
+            "model": completion.model,
+            "text": completion.text,
+            "input_tokens": completion.input_tokens,
+            "output_tokens": completion.output_tokens,
+            "finish_reason": completion.finish_reason,
+            "created": time.time(),
+        }
+        with atomic_path(path) as temporary:
+            temporary.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+
+    def complete(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        use_cache: bool = True,
+        raise_on_error: bool = True,
+    ) -> Completion:
+        """Send one chat request (or answer it from the cache).
+
+        Retries 408/409/429/5xx answers, timeouts and dropped connections ``max_retries`` times
+        with exponential backoff and jitter (a ``Retry-After`` header is obeyed, capped at
+        ``max_backoff_s``). Other errors (400, 401, 404…) fail at once.
+
+        Returns
+        -------
+        Completion
+            With ``error`` set (and ``text`` empty) when it failed and ``raise_on_error`` is
+            false.
+
+        Raises
+        ------
+        ModelError
+            When the request failed for good and ``raise_on_error`` is true.
+        """
+        spec = self.config.spec(model)
+        key = self.cache_key(model, messages)
+        if use_cache:
+            hit = self._cache_read(key)
+            if hit is not None:
+                self._usage.add(model, cache_hits=1)
+                return Completion(
+                    text=hit["text"],
+                    model=model,
+                    input_tokens=int(hit.get("input_tokens") or 0),
+                    output_tokens=int(hit.get("output_tokens") or 0),
+                    cached=True,
+                    attempts=0,
+                    finish_reason=hit.get("finish_reason"),
+                )
+        completion = self._request(spec, messages)
+        if completion.ok:
+            self._cache_write(key, completion)
+        elif raise_on_error:
+            raise ModelError(f"{model}: {completion.error}")
+        return completion
+
+    def _request(self, spec: ModelSpec, messages: Sequence[Mapping[str, Any]]) -> Completion:
+        import openai
+
+        base_url, key_env = self._endpoint(spec)
+        sdk = self._sdk(base_url, key_env)
+        started = time.perf_counter()
+        error = "no attempt made"
+        attempts = 0
+        for attempt in range(self.config.max_retries + 1):
+            attempts = attempt + 1
+            self._usage.add(spec.name, requests=1, retries=1 if attempt else 0)
+            retry_after: float | None = None
+            try:
+                answer = sdk.chat.completions.create(
+                    model=spec.model,
+                    messages=list(messages),
+                    extra_body=dict(spec.extra) or None,
+                    **spec.parameters(),
+                )
+            except openai.APIStatusError as exc:
+                error = f"HTTP {exc.status_code} from {base_url}: {_short(exc.message)}"
+                if exc.status_code not in _RETRY_STATUS:
+                    break
+                retry_after = _retry_after(exc.response.headers.get("retry-after"))
+            except openai.APITimeoutError:
+                error = f"no answer from {base_url} within {self.config.timeout_s} s"
+            except openai.APIConnectionError as exc:
+                error = f"cannot reach {base_url}: {_short(str(exc.__cause__ or exc))}"
+            except (ValueError, openai.APIResponseValidationError) as exc:
+                # A body that is not a chat completion (a proxy's error page, a cut answer):
+                # often transient, so it is retried like a 5xx.
+                error = f"malformed answer from {base_url}: {_short(str(exc))}"
+            except openai.APIError as exc:
+                error = f"request to {base_url} failed: {_short(str(exc))}"
+                break
+            else:
+                try:
+                    return self._completion(spec, answer, attempts, time.perf_counter() - started)
+                except ValueError as exc:
+                    error = f"malformed answer from {base_url}: {exc}"
+            if attempt < self.config.max_retries:
+                time.sleep(self._backoff(attempt, retry_after))
+        self._usage.add(spec.name, failures=1)
+        return Completion(
+            text="",
+            model=spec.name,
+            attempts=attempts,
+            latency_s=time.perf_counter() - started,
+            error=f"{error} (after {attempts} attempt(s))",
+        )
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.config.max_backoff_s)
+        wait = self.config.backoff_s * (2**attempt)
+        # Jitter spreads the retries of many threads that hit one 429 together.
+        return float(min(wait * (0.5 + random.random()), self.config.max_backoff_s))
+
+    def _completion(
+        self, spec: ModelSpec, answer: Any, attempts: int, latency: float
+    ) -> Completion:
+        choices = getattr(answer, "choices", None) or []
+        if not choices or getattr(choices[0], "message", None) is None:
+            raise ValueError("the answer has no choices")
+        message = choices[0].message
+        text = message.content or ""
+        usage = getattr(answer, "usage", None)
+        input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        cost = (input_tokens * spec.price_in + output_tokens * spec.price_out) / 1e6
+        self._usage.add(
+            spec.name, input_tokens=input_tokens, output_tokens=output_tokens, cost_usd=cost
+        )
+        return Completion(
+            text=text,
+            model=spec.name,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost,
+            attempts=attempts,
+            latency_s=latency,
+            finish_reason=choices[0].finish_reason,
+        )
+
+    # -- many requests -----------------------------------------------------------------------
+
+    def complete_many(
+        self,
+        requests: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+        *,
+        use_cache: bool = True,
+        progress: bool = True,
+        description: str = "requests",
+    ) -> list[Completion]:
+        """Send ``(model, messages)`` requests, ``concurrency`` at a time, in input order.
+
+        A request that fails for good gives a :class:`Completion` with ``error`` set; it does
+        not stop the others.
+        """
+        from tqdm.auto import tqdm
+
+        results: list[Completion | None] = [None] * len(requests)
+
+        def one(index: int) -> None:
+            model, messages = requests[index]
+            try:
+                results[index] = self.complete(
+                    model, messages, use_cache=use_cache, raise_on_error=False
+                )
+            except ModelError as exc:
+                results[index] = Completion(text="", model=model, error=str(exc))
+
+        with (
+            tqdm(total=len(requests), desc=description, disable=not progress) as bar,
+            ThreadPoolExecutor(max_workers=self.config.concurrency) as pool,
+        ):
+            for _ in pool.map(one, range(len(requests))):
+                bar.update(1)
+        return [r for r in results if r is not None]
+
+
+def _short(text: str, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date; rare for APIs, fall back to our backoff
+
+
+def generate(
+    prompts: pd.DataFrame | Sequence[Mapping[str, Any]],
+    models: str | Sequence[str],
+    *,
+    client: ModelClient | None = None,
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+    use_cache: bool = True,
+    progress: bool = True,
+    on_error: str = "warn",
+    message_builder: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None,
+) -> pd.DataFrame:
+    """Ask every model to answer every prompt; the responses table (one turn each).
+
+    Parameters
+    ----------
+    prompts
+        A prompts table (``prompt_id``, ``instruction``; the AutoCodeArena file's ``uid`` is
+        accepted for ``prompt_id``).
+    models
+        Model names (keys of the configuration's ``models``, or names the server knows).
+    client
+        The :class:`ModelClient`; default: one with the default configuration.
+    system_prompt
+        Sent first in every conversation and kept in ``messages``; ``None`` sends none.
+        The default tells the model which sandboxes exist (:data:`DEFAULT_SYSTEM_PROMPT`).
+    on_error
+        ``"warn"``: failed requests are left out of the table with one warning that counts
+        them; ``"raise"``: the first failure raises :class:`ModelError`.
+    message_builder
+        Optional ``row -> messages`` to replace the default ``[system, user]`` pair.
+
+    Returns
+    -------
+    DataFrame
+        The responses table (validated): ``response_id`` is a content hash of
+        (prompt, model, messages), ``turn`` is 1, ``messages`` ends with the answer.
+    """
+    import pandas as pd
+
+    from .schema import validate
+
+    if on_error not in ("warn", "raise"):
+        raise ModelError(f"on_error must be 'warn' or 'raise' (got {on_error!r})")
+    client = client or ModelClient()
+    model_names = [models] if isinstance(models, str) else list(models)
+    rows: list[Mapping[str, Any]] = (
+        [{str(k): v for k, v in r.items()} for r in prompts.to_dict(orient="records")]
+        if isinstance(prompts, pd.DataFrame)
+        else list(prompts)
+    )
+    requests: list[tuple[str, list[dict[str, Any]]]] = []
+    keys: list[tuple[str, str]] = []
+    for row in rows:
+        prompt_id = row.get("prompt_id") or row.get("uid")
+        if not prompt_id or not isinstance(row.get("instruction"), str):
+            raise ModelError(
+                f"a prompt without prompt_id or instruction: {str(row)[:120]}. Fix: give a "
+                "prompts table (arena_kit.schema.columns('prompts'))"
+            )
+        if message_builder is not None:
+            conversation = message_builder(row)
+        else:
+            conversation = [{"role": "user", "content": row["instruction"]}]
+            if system_prompt:
+                conversation.insert(0, {"role": "system", "content": system_prompt})
+        for model in model_names:
+            requests.append((model, conversation))
+            keys.append((str(prompt_id), model))
+    completions = client.complete_many(
+        requests, use_cache=use_cache, progress=progress, description="generate"
+    )
+    records = []
+    failures = []
+    for (prompt_id, model), (_, conversation), completion in zip(
+        keys, requests, completions, strict=True
+    ):
+        if not completion.ok:
+            if on_error == "raise":
+                raise ModelError(f"{model} on prompt {prompt_id}: {completion.error}")
+            failures.append(f"{model}/{prompt_id}: {completion.error}")
+            continue
+        messages = [*conversation, {"role": "assistant", "content": completion.text}]
+        records.append(
+            {
+                "response_id": "r" + content_id(prompt_id, model, messages, length=15),
+                "prompt_id": prompt_id,
+                "model": model,
+                "turn": 1,
+                "messages": messages,
+                "execution_id": None,
+            }
+        )
+    if failures:
+        warnings.warn(
+            f"{len(failures)} of {len(requests)} request(s) failed and were left out; "
+            f"first: {failures[0]}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    if not records:
+        raise ModelError(
+            f"every request failed ({len(failures)}); first: {failures[0] if failures else '-'}"
+        )
+    return validate(pd.DataFrame(records), "responses", source="generate()")

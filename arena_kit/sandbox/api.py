@@ -1,0 +1,233 @@
+"""``run`` and ``run_many``: the sandbox's public entry points."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..schema import ENVIRONMENTS, Status, content_id
+from . import cache as result_cache
+from .backend import Job, get_backend
+from .limits import Limits
+from .result import ExecutionResult
+from .runtimes import ALIASES, resolve, runtime_for
+
+__all__ = ["run", "run_many", "job_id"]
+
+CACHE_FORMAT = 1
+"""Bumped when a change in the sandbox should invalidate every cached result."""
+
+
+def _names(language: str | None, environment: str | None) -> tuple[str, str]:
+    """(language, environment) in the schema's vocabulary."""
+    language_name = ALIASES.get(language.lower(), language.lower()) if language else None
+    env_name = environment.lower() if environment else None
+    if env_name is None:
+        env_name = language_name or "python"
+    if language_name is None:
+        runtime = runtime_for(None, env_name)
+        language_name = runtime.name if runtime else env_name
+    if env_name not in ENVIRONMENTS:
+        env_name = ALIASES.get(env_name, env_name)
+    return language_name, env_name
+
+
+def job_id(
+    code: str,
+    environment: str,
+    limits: Limits,
+    versions: str,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """The content hash that identifies a run (and keys the result cache)."""
+    return content_id(CACHE_FORMAT, code, environment, limits.as_dict(), versions, extra or {})
+
+
+def _unsupported(code: str, language: str, environment: str, message: str) -> ExecutionResult:
+    return ExecutionResult(
+        execution_id=content_id(CACHE_FORMAT, code, environment, "unsupported"),
+        code=code,
+        language=language,
+        environment=environment if environment in ENVIRONMENTS else "python",
+        status=Status.UNSUPPORTED,
+        message=f"unsupported: {message}",
+    )
+
+
+def run(
+    code: str,
+    language: str | None = None,
+    environment: str | None = None,
+    limits: Limits | Mapping[str, Any] | None = None,
+    backend: str | None = None,
+    *,
+    allow_install: bool = False,
+    index_url: str | None = None,
+    refresh: bool = False,
+    cache: bool = True,
+    files: Mapping[str, str] | None = None,
+) -> ExecutionResult:
+    """Run ``code`` in a sandbox and say what it did.
+
+    Parameters
+    ----------
+    code
+        The program (one file).
+    language
+        ``python``, ``javascript``, ``typescript``, ``c``, ``cpp``, ``java``, ``go``,
+        ``rust`` (or an alias: ``py``, ``js``, ``ts``, ``c++``, ``golang``, ``rs``).
+    environment
+        The execution environment (defaults to the language's own; ``pygame``,
+        ``streamlit`` and ``gradio`` run as Python).
+    limits
+        A :class:`Limits` or a dict of its fields (defaults: 10 s, 512 MB, 64 processes).
+    backend
+        ``"bwrap"`` or ``"docker"``; None picks the first available.
+    allow_install
+        Install missing Python packages into a per-job layer first (the network is open
+        during that step only).
+    index_url
+        The package index for ``allow_install`` (default: pip's).
+    refresh
+        Run even when the result cache has this run.
+    cache
+        Use the result cache at all.
+    files
+        Extra input files (name → text) placed next to the code.
+
+    Returns
+    -------
+    ExecutionResult
+        Never raises for the code's faults: those are statuses.
+
+    Raises
+    ------
+    SandboxUnavailableError
+        The asked-for backend is unknown or cannot run here (the message names the fix).
+    """
+    limits = Limits.coerce(limits)
+    language_name, env_name = _names(language, environment)
+    runtime = runtime_for(language_name, env_name)
+    if runtime is None:
+        return _unsupported(
+            code, language_name, env_name,
+            f"no code runtime for {env_name!r} here (visual environments are rendered by "
+            "arena_kit.web)",
+        )  # fmt: skip
+    resolved = resolve(runtime, code)
+    if isinstance(resolved, str):
+        return _unsupported(code, language_name, env_name, resolved)
+    chosen = get_backend(backend)
+    layer_requirements: list[str] = []
+    if allow_install and runtime.name == "python":
+        from .install import missing_requirements
+
+        layer_requirements = missing_requirements(code)
+    extra = {"files": dict(files or {}), "install": layer_requirements, "index": index_url}
+    execution_id = job_id(code, env_name, limits, resolved.version, extra)
+    if cache and not refresh:
+        hit = result_cache.load(execution_id)
+        if hit is not None:
+            return hit
+    layer = None
+    if layer_requirements:
+        from .install import InstallError
+
+        try:
+            layer = chosen.install_layer(layer_requirements, index_url)
+        except InstallError as error:
+            return ExecutionResult(
+                execution_id=execution_id,
+                code=code,
+                language=runtime.name,
+                environment=env_name,
+                status=Status.MISSING_DEPENDENCY,
+                message=f"missing dependency: could not install {', '.join(error.packages)}",
+                build_log=error.log,
+                backend=chosen.name,
+            )
+    job = Job(
+        execution_id=execution_id,
+        code=code,
+        language=runtime.name,
+        environment=env_name,
+        runtime=resolved,
+        limits=limits,
+        layer=layer,
+        files=dict(files or {}),
+    )
+    result = chosen.execute(job)
+    if cache:
+        result_cache.store(result)
+    return result
+
+
+def _as_kwargs(job: Any) -> dict[str, Any]:
+    if isinstance(job, str):
+        return {"code": job}
+    if isinstance(job, Mapping):
+        return dict(job)
+    if isinstance(job, tuple):
+        return dict(zip(("code", "language", "environment"), job, strict=False))
+    raise TypeError(
+        f"a job must be code (str), a (code, language) tuple or a dict of run()'s "
+        f"arguments, not {type(job).__name__}"
+    )
+
+
+def _run_job(kwargs: dict[str, Any]) -> ExecutionResult:
+    """Module-level so that process pools and Dask workers can import it."""
+    return run(**kwargs)
+
+
+def run_many(
+    jobs: Iterable[Any],
+    executor: concurrent.futures.Executor | None = None,
+    progress: bool = True,
+    max_workers: int | None = None,
+    **common: Any,
+) -> list[ExecutionResult]:
+    """Run many jobs in parallel; results in the order of ``jobs``.
+
+    Parameters
+    ----------
+    jobs
+        Each a string of code, a ``(code, language)`` tuple, or a dict of :func:`run`'s
+        arguments.
+    executor
+        Any :class:`concurrent.futures.Executor`: a thread pool by default; a process pool;
+        or a Dask cluster's ``Client.get_executor()`` to run on many machines.
+    progress
+        Show a progress bar (``tqdm.auto``: a widget in notebooks, text in terminals).
+    max_workers
+        Threads of the default pool (default: twice the CPU count; runs mostly wait).
+    common
+        Arguments of :func:`run` given to every job (a job's own win).
+    """
+    prepared = [{**common, **_as_kwargs(job)} for job in jobs]
+    own = executor is None
+    pool = executor or concurrent.futures.ThreadPoolExecutor(
+        max_workers=max_workers or 2 * (os.cpu_count() or 1)
+    )
+    try:
+        futures = {pool.submit(_run_job, kwargs): index for index, kwargs in enumerate(prepared)}
+        results: list[ExecutionResult | None] = [None] * len(prepared)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(prepared), desc="sandbox", unit="run")
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                results[futures[future]] = future.result()
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+    finally:
+        if own:
+            pool.shutdown(wait=True)
+    return [r for r in results if r is not None]

@@ -1,0 +1,333 @@
+"""The bubblewrap backend: no daemon, every namespace unshared, limits applied from outside.
+
+Inside, the program sees a read-only ``/usr`` (and a few files of ``/etc``), the runtime at
+``/opt/arena`` (read-only), an empty private ``/work`` (its current directory) and ``/tmp``,
+no network (only a loopback device of its own), no other process, and runs as uid 65534 with
+no capabilities. Outside, the run gets its own cgroup (memory, processes, CPU accounting)
+where writable, rlimits (CPU, file size; memory and processes where no cgroup), a wall-clock
+kill of the whole tree, and capped outputs. Work dirs and cgroups are removed after each run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from ..schema import Status
+from . import cgroups
+from .artifacts import collect_files, extract_data_urls
+from .backend import Backend, Job, register_backend
+from .classify import classify_build, classify_run
+from .limits import Limits
+from .paths import artifacts_dir, runtime_dir, work_root
+from .process import RawRun, run_process
+from .result import ExecutionResult
+from .runtimes import LAUNCHER_DIR, SANDBOX_RUNTIME
+from .workdir import WorkDir
+
+__all__ = ["BwrapBackend", "bwrap_command"]
+
+SANDBOX_UID = 65534
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# Only these bits of /etc: the dynamic linker's cache, TLS roots, the JDK's configuration,
+# fonts and time zones. Never the host's credentials or configuration of tools.
+_ETC = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "fonts",
+    "localtime", "mime.types", "nsswitch.conf", "passwd", "group", "host.conf",
+    "java-17-openjdk", "java-21-openjdk", "alternatives",
+)  # fmt: skip
+_BASE_ENV = {
+    "PATH": f"{SANDBOX_RUNTIME}/venv/bin:{SANDBOX_RUNTIME}/bin:/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONNOUSERSITE": "1",
+    "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/tmp/matplotlib",
+    "SDL_VIDEODRIVER": "dummy",
+    "SDL_AUDIODRIVER": "dummy",
+    "PYGAME_HIDE_SUPPORT_PROMPT": "1",
+    "XDG_CACHE_HOME": "/tmp/.cache",
+    "NO_COLOR": "1",
+}
+
+
+@lru_cache(maxsize=1)
+def _root_layout() -> tuple[str, ...]:
+    """bwrap arguments that rebuild the host's merged-/usr root (links or read-only binds)."""
+    args: list[str] = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in _ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return tuple(args)
+
+
+def bwrap_command(
+    work: Path,
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    network: bool = False,
+    tmp_mb: int = 64,
+    binds: list[tuple[str, str, bool]] | None = None,
+) -> list[str]:
+    """The full ``bwrap`` command line that runs ``command`` in ``work``.
+
+    Parameters
+    ----------
+    work
+        Host directory bound read-write at ``/work`` (the current directory).
+    env
+        Variables added to the (otherwise empty) environment.
+    network
+        Share the host's network (only for the package-install step).
+    tmp_mb
+        Size of the private ``/tmp``.
+    binds
+        Extra (host path, sandbox path, writable) binds.
+    """
+    argv = ["bwrap", "--unshare-all"]
+    if network:
+        argv.append("--share-net")
+    argv += ["--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
+    if os.geteuid() == 0:
+        # As root, map the program to an unprivileged uid and drop every capability.
+        argv += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
+        argv += ["--disable-userns", "--cap-drop", "ALL"]
+    argv += _root_layout()
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    argv += ["--size", str(tmp_mb * 2**20), "--tmpfs", "/tmp"]
+    runtime = runtime_dir()
+    if runtime.is_dir():
+        argv += ["--ro-bind", str(runtime), SANDBOX_RUNTIME]
+    argv += ["--ro-bind", str(_PACKAGE_DIR / "pylaunch.py"), f"{LAUNCHER_DIR}/pylaunch.py"]
+    if network:  # name resolution for the package index (install step only)
+        for name in ("resolv.conf", "hosts"):
+            argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    for host, inside, writable in binds or []:
+        argv += ["--bind" if writable else "--ro-bind", host, inside]
+    argv += ["--bind", str(work), "/work", "--chdir", "/work"]
+    for key, value in {**_BASE_ENV, **(env or {})}.items():
+        argv += ["--setenv", key, value]
+    argv += ["--", *command]
+    return argv
+
+
+def _rlimits(limits: Limits, memory_mb: int, group: cgroups.Cgroup | None) -> dict[str, int]:
+    values = {"t": max(1, int(round(limits.cpu_s))), "f": limits.file_mb * 2048, "c": 0}
+    if group is None:
+        values["v"] = memory_mb * 1024
+        if os.geteuid() != 0:  # root is exempt from RLIMIT_NPROC
+            values["p"] = limits.pids
+    return values
+
+
+def _enforced(group: cgroups.Cgroup | None, work: WorkDir, memory: bool) -> list[str]:
+    names = ["wall:kill", "cpu:rlimit", "file_size:rlimit", "output:cap", "network:none"]
+    names += work.enforced
+    if group is not None:
+        names += group.enforced
+        if "pids:cgroup" not in group.enforced and os.geteuid() != 0:
+            names.append("pids:rlimit")
+    else:
+        names.append("memory:rlimit" if memory else "memory:none")
+        if os.geteuid() != 0:
+            names.append("pids:rlimit")
+    return names
+
+
+def _sandboxed(
+    work: WorkDir,
+    command: list[str],
+    *,
+    wall_s: float,
+    memory_mb: int,
+    limits: Limits,
+    env: dict[str, str],
+    binds: list[tuple[str, str, bool]],
+    network: bool = False,
+) -> tuple[RawRun, list[str]]:
+    group = cgroups.create(memory_mb * 2**20, limits.pids)
+    try:
+        raw = run_process(
+            bwrap_command(
+                work.path,
+                command,
+                env=env,
+                network=network,
+                tmp_mb=limits.disk_mb,
+                binds=binds,
+            ),
+            wall_s=wall_s,
+            output_bytes=limits.output_bytes,
+            cgroup=group,
+            rlimits=_rlimits(limits, memory_mb, group),
+        )
+    finally:
+        if group is not None:
+            group.remove()
+    return raw, _enforced(group, work, memory=True)
+
+
+_go_cache_lock = threading.Lock()
+
+
+def _private_go_cache(job_dir: Path) -> Path:
+    """A private copy of the primed Go build cache, made of hard links where possible.
+
+    The primed files belong to the sandbox's outside uid's neighbour (65534) and are
+    read-only, so a program cannot alter them through a link; new entries go to the copy.
+    """
+    primed = runtime_dir() / "gocache"
+    target = job_dir
+    target.mkdir(parents=True)
+    if not primed.is_dir():
+        return target
+    for directory, dirs, files in os.walk(primed):
+        relative = os.path.relpath(directory, primed)
+        destination = target if relative == "." else target / relative
+        for name in dirs:
+            (destination / name).mkdir()
+        for name in files:
+            try:
+                os.link(os.path.join(directory, name), destination / name)
+            except OSError:
+                shutil.copy2(os.path.join(directory, name), destination / name)
+    return target
+
+
+@register_backend
+class BwrapBackend(Backend):
+    """Runs jobs with bubblewrap (the default on Linux)."""
+
+    name = "bwrap"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        return _probe()
+
+    def execute(self, job: Job) -> ExecutionResult:
+        limits = job.limits
+        runtime = job.runtime
+        started = time.monotonic()
+        result = ExecutionResult(
+            execution_id=job.execution_id,
+            code=job.code,
+            language=job.language,
+            environment=job.environment,
+            status=Status.SANDBOX_ERROR,
+            backend=self.name,
+        )
+        extra_dirs: list[Path] = []
+        try:
+            with WorkDir(limits.disk_mb) as work:
+                work.write(runtime.source, job.code)
+                for name, text in job.files.items():
+                    work.write(name, text)
+                env = dict(runtime.env)
+                binds: list[tuple[str, str, bool]] = []
+                if job.layer:
+                    binds.append((job.layer, "/opt/layer", False))
+                    env["PYTHONPATH"] = "/opt/layer"
+                if runtime.runtime.name == "go":
+                    gocache = work_root() / f"{work.path.name}-gocache"
+                    extra_dirs.append(gocache)
+                    with _go_cache_lock:
+                        _private_go_cache(gocache)
+                    binds.append((str(gocache), "/tmp/gocache", True))
+                if runtime.build:
+                    raw, enforced = _sandboxed(
+                        work,
+                        list(runtime.build),
+                        wall_s=limits.build_wall_s,
+                        memory_mb=limits.build_memory_mb,
+                        limits=limits,
+                        env=env,
+                        binds=binds,
+                    )
+                    result.build_log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
+                    verdict = classify_build(raw, limits, Path(runtime.build[0]).name)
+                    if verdict is not None:
+                        result.status, result.message = verdict
+                        result.exit_code, result.signal = raw.exit_code, raw.signal
+                        result.limits_enforced = enforced
+                        return result
+                raw, enforced = _sandboxed(
+                    work,
+                    list(runtime.run),
+                    wall_s=limits.wall_s,
+                    memory_mb=limits.memory_mb,
+                    limits=limits,
+                    env=env,
+                    binds=binds,
+                )
+                result.status, result.message = classify_run(raw, limits, runtime.runtime.name)
+                result.exit_code, result.signal = raw.exit_code, raw.signal
+                result.stdout = raw.stdout.decode("utf-8", "replace")
+                result.stderr = raw.stderr.decode("utf-8", "replace")
+                result.truncated = raw.truncated
+                result.wall_s = round(raw.wall_s, 4)
+                result.cpu_s = round(raw.cpu_s, 4) if raw.cpu_s is not None else None
+                result.peak_mb = round(raw.peak_mb, 2) if raw.peak_mb is not None else None
+                result.limits_enforced = enforced
+                destination = artifacts_dir() / job.execution_id
+                shutil.rmtree(destination, ignore_errors=True)
+                exclude = (runtime.source, *runtime.runtime.outputs, *job.files)
+                result.artifacts = collect_files(work.path, destination, exclude)
+                result.artifacts += extract_data_urls(result.stdout, destination)
+        except Exception as error:  # the sandbox failed, not the code: say so, keep going
+            result.status = Status.SANDBOX_ERROR
+            result.message = f"sandbox error: {type(error).__name__}: {error}"
+        finally:
+            for directory in extra_dirs:
+                shutil.rmtree(directory, ignore_errors=True)
+        if result.wall_s is None:
+            result.wall_s = round(time.monotonic() - started, 4)
+        return result
+
+    def install_layer(self, requirements: list[str], index_url: str | None) -> str:
+        from .install import install_layer
+
+        return install_layer(requirements, index_url)
+
+
+@lru_cache(maxsize=1)
+def _probe() -> str | None:
+    """None when bwrap can make a sandbox here, else the reason and the fix."""
+    if shutil.which("bwrap") is None:
+        return (
+            "bubblewrap is not installed; run scripts/setup-system.sh (apt-get install bubblewrap)"
+        )
+    probe_dir = work_root() / f"{os.getpid()}-probe"
+    probe_dir.mkdir(exist_ok=True)
+    try:
+        completed = subprocess.run(
+            bwrap_command(probe_dir, ["/bin/true"]),
+            capture_output=True,
+            timeout=20,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap could not start: {error}"
+    finally:
+        shutil.rmtree(probe_dir, ignore_errors=True)
+    if completed.returncode != 0:
+        message = completed.stderr.decode("utf-8", "replace").strip()
+        return (
+            f"bwrap cannot create namespaces here ({message}); run outside a chroot, or "
+            "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)"
+        )
+    return None

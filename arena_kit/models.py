@@ -164,19 +164,19 @@ class ClientConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> ClientConfig:
         """Build a configuration from the YAML's mapping, rejecting unknown keys and keys."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ModelError(
-                f"{source}: unknown setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
         if "api_key" in data or any(
             isinstance(m, Mapping) and "api_key" in m for m in (data.get("models") or {}).values()
         ):
             raise ModelError(
                 f"{source}: an API key is written in the configuration. Fix: remove it and name "
                 "the environment variable that holds it instead (api_key_env: OPENAI_API_KEY)"
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ModelError(
+                f"{source}: unknown setting(s) {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
             )
         values = {k: v for k, v in data.items() if k != "models"}
         models: dict[str, ModelSpec] = {}

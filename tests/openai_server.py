@@ -98,7 +98,12 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         with owner.lock:
             owner.requests.append(
-                {"path": self.path, "body": request, "headers": dict(self.headers.items())}
+                {
+                    "path": self.path,
+                    "body": request,
+                    # Lower-case names: HTTP headers are case-insensitive.
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                }
             )
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
@@ -224,7 +229,9 @@ class ScriptedOpenAIServer:
         self._httpd = _Server(("127.0.0.1", self.port), _Handler)
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

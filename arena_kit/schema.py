@@ -39,6 +39,7 @@ __all__ = [
     "CATEGORY_LABELS",
     "WINNERS",
     "WINNER_ALIASES",
+    "QC_KINDS",
     "Status",
     "STATUSES",
     "Prompt",
@@ -79,6 +80,9 @@ CATEGORY_LABELS: dict[str, str] = {c: c.replace("_", " ") for c in CATEGORIES}
 
 WINNERS: tuple[str, ...] = ("model_a", "model_b", "tie", "both_bad")
 """A vote's outcome. ``model_a``/``model_b`` name the *stored* sides, not the screen's."""
+
+QC_KINDS: tuple[str, ...] = ("repeat", "gold")
+"""Quality-control roles of a vote: a battle served again for agreement, or a gold battle."""
 
 WINNER_ALIASES: dict[str, str] = {
     # BigCodeArena public data (bigcode/bigcodereward)
@@ -223,6 +227,11 @@ class Vote:
     reason: str | None = _column("str")
     edits: list[dict[str, Any]] = _column("json", default=[], doc="re-runs before voting")
     source: str | None = _column("str", doc="e.g. 'bigcodearena', 'fastchat', 'simulated'")
+    qc: str | None = _column(
+        "str",
+        choices=QC_KINDS,
+        doc="quality control: 'repeat' (a battle served again), 'gold' (known answer) or null",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

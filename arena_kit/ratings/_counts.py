@@ -192,11 +192,18 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
         dtype=np.int8,
     )
     outcome = lookup[winner_codes]
-    del winner_codes
     if (outcome < 0).any():
         bad = outcome < 0
         position = int(np.flatnonzero(bad)[0])
         value = votes["winner"].iloc[position]
+        if winner_codes[position] < 0:
+            raise _row_error(
+                f"missing winner ({int((winner_codes < 0).sum())} such row(s))",
+                position,
+                "winner",
+                None,
+                f"give every vote a winner: one of {', '.join(WINNERS)}",
+            )
         raise _row_error(
             f"unknown winner {value!r} ({int(bad.sum())} such row(s))",
             position,
@@ -205,6 +212,7 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
             f"use one of {', '.join(WINNERS)} (or a public spelling: "
             f"{', '.join(sorted(WINNER_ALIASES))})",
         )
+    del winner_codes
 
     weight_values = _weights_array(votes, weights)
     n_models = len(models)

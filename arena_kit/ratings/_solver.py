@@ -50,11 +50,9 @@ def _softplus(x: Any) -> Any:
 
 
 def _sigmoid(x: Any) -> Any:
-    import numpy as np
+    from scipy.special import expit
 
-    # exp of a non-positive number never overflows.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return expit(x)
 
 
 class Engine:
@@ -122,15 +120,18 @@ class Engine:
         return np.asarray((never_won | never_lost).any(axis=1))
 
     # -----------------------------------------------------------------------------------------
-    def _pair_terms(self, x: Any, stats: list[Any]) -> tuple[Any, ...]:
-        """Per-pair log-likelihood and its derivatives in ``d = theta_i - theta_j`` (and eta)."""
+    def _pair_terms(self, x: Any, stats: list[Any], want_ll: bool = True) -> tuple[Any, ...]:
+        """Per-pair log-likelihood and its derivatives in ``d = theta_i - theta_j`` (and eta).
+
+        The log-likelihood (``None`` unless ``want_ll``) is only needed by the line search.
+        """
         import numpy as np
 
-        d = np.asarray(x[:, : self.n] @ self.signed_t)
+        d = x[:, self.cells.pair_i] - x[:, self.cells.pair_j]
         if self.model == "half":
             total, score = stats
             p = _sigmoid(d)
-            ll = (score * d - total * _softplus(d)).sum(axis=1)
+            ll = (score * d - total * _softplus(d)).sum(axis=1) if want_ll else None
             return ll, score - total * p, total * p * (1.0 - p), None, None, None
         wins, losses, draws = stats
         eta = x[:, self.n : self.n + 1]
@@ -142,7 +143,11 @@ class Engine:
         nu = np.exp(eta - top)
         z = u + v + nu
         total = wins + losses + draws
-        ll = ((wins - losses) * half + draws * eta - total * (top + np.log(z))).sum(axis=1)
+        ll = (
+            ((wins - losses) * half + draws * eta - total * (top + np.log(z))).sum(axis=1)
+            if want_ll
+            else None
+        )
         diff = (u - v) / z
         gd = 0.5 * ((wins - losses) - total * diff)
         hdd = 0.25 * total * ((u + v) * z - (u - v) ** 2) / z**2
@@ -152,7 +157,7 @@ class Engine:
         return ll, gd, hdd, ge, hde, hee
 
     def evaluate(
-        self, x: Any, stats: list[Any], alpha: Any, *, hessian: bool
+        self, x: Any, stats: list[Any], alpha: Any, *, hessian: bool, want_ll: bool = True
     ) -> tuple[Any, Any, Any]:
         """Log-posterior ``(B,)``, gradient ``(B, m)`` and negated Hessian ``(B, m, m)``.
 
@@ -163,11 +168,12 @@ class Engine:
 
         n, m = self.n, self.m
         batch = x.shape[0]
-        ll, gd, hdd, ge, hde, hee = self._pair_terms(x, stats)
+        ll, gd, hdd, ge, hde, hee = self._pair_terms(x, stats, want_ll)
         theta = x[:, :n]
         a = np.asarray(alpha, dtype=float).reshape(batch, 1)
         p0 = _sigmoid(theta)
-        ll = ll + (a * (0.5 * theta - _softplus(theta))).sum(axis=1)
+        if want_ll:
+            ll = ll + (a * (0.5 * theta - _softplus(theta))).sum(axis=1)
         grad = np.empty((batch, m))
         grad[:, :n] = np.asarray(gd @ self.signed) + a * (0.5 - p0)
         if self.extra:
@@ -216,6 +222,7 @@ class NewtonResult:
     x: Any
     converged: Any
     iterations: int
+    chord_iterations: int = 0
 
 
 def newton(
@@ -242,22 +249,22 @@ def newton(
     batch = x.shape[0]
     alpha = np.broadcast_to(np.asarray(alpha, dtype=float), (batch,)).copy()
     converged = np.zeros(batch, dtype=bool)
-    iterations = 0
+    chord_iterations = 0
     if chord_inverse is not None:
+        # All rows are evaluated every step (rows converge together; subsetting would copy
+        # the (B, P) statistics each time); only unconverged rows move.
         for _ in range(chord_steps):
-            iterations += 1
-            active = np.flatnonzero(~converged)
-            if not len(active):
-                break
-            sub = [s[active] for s in stats]
-            _, grad, _ = engine.evaluate(x[active], sub, alpha[active], hessian=False)
+            chord_iterations += 1
+            _, grad, _ = engine.evaluate(x, stats, alpha, hessian=False, want_ll=False)
             step = grad @ chord_inverse
             size = np.abs(step).max(axis=1)
             ok = np.isfinite(size) & (size < 2.0)  # a wild step means the chord is not enough
-            x[active[ok]] += step[ok]
-            converged[active[ok & (size < tol)]] = True
-            if not ok.all():
+            move = ok & ~converged
+            x[move] += step[move]
+            converged |= move & (size < tol)
+            if converged.all() or not ok.all():
                 break
+    iterations = 0
     for _ in range(max_iter):
         active = np.flatnonzero(~converged)
         if not len(active):
@@ -279,7 +286,7 @@ def newton(
         x[active] = xa + t[:, None] * step
         size = np.abs(t[:, None] * step).max(axis=1)
         converged[active[size < tol]] = True
-    return NewtonResult(x=x, converged=converged, iterations=iterations)
+    return NewtonResult(x, converged, iterations, chord_iterations)
 
 
 def sandwich_covariance(engine: Engine, x: Any, alpha: float) -> Any:

@@ -443,9 +443,10 @@ def fit_bradley_terry(
     RatingsWarning
         When the MLE diverges or the comparison graph is disconnected (naming the models).
     """
+    from statistics import NormalDist
+
     import numpy as np
     import pandas as pd
-    from scipy.stats import norm
 
     _check_options(ties, both_bad, ci, level, n_bootstrap, prior, scale)
     options: dict[str, Any] = {
@@ -549,11 +550,14 @@ def fit_bradley_terry(
     tail = (1.0 - level) / 2.0
     if ci == "bootstrap":
         if boot is not None:
-            low, high = np.quantile(boot, [tail, 1.0 - tail], axis=0)
+            # The (B + 1) p order-statistic rule (Hyndman-Fan type 6, numpy's "weibull"):
+            # B exchangeable draws then bracket a further draw with probability exactly
+            # ``level``; numpy's default (type 7) gives 0.93 instead of 0.95 when B = 100.
+            low, high = np.quantile(boot, [tail, 1.0 - tail], axis=0, method="weibull")
         else:
             low = high = np.full(n, np.nan)
     else:
-        z = float(norm.ppf(1.0 - tail))
+        z = NormalDist().inv_cdf(1.0 - tail)
         low, high = rating - z * se, rating + z * se
 
     # Observed tallies among the votes used (unweighted counts), for win rates and matrices.

@@ -65,8 +65,8 @@ fi
 esbuild_bin="$(find "$runtime/node_modules/@esbuild" -path '*/bin/esbuild' -type f | head -1)"
 ln -sfnr "$esbuild_bin" "$runtime/bin/esbuild"
 
-# Go compiles its standard library on first use (~10 s); do it once so jobs start from a
-# primed cache (each job gets a private copy-on-write copy made of hard links).
+# Go compiles its standard library on first use (~10 s); do it once so that jobs start from
+# a primed cache (each job gets a private copy made of hard links).
 rm -rf "$runtime/gocache" && mkdir -p "$runtime/gocache"
 work="$(mktemp -d)"
 printf 'package main\nimport (\n"fmt"\n"os"\n"strings"\n"sort"\n"math"\n"strconv"\n"bufio"\n"time"\n"sync"\n"errors"\n"math/rand"\n)\nvar _ = []any{os.Args, strings.Fields, sort.Ints, math.Pi, strconv.Itoa, bufio.NewReader, time.Now, sync.Mutex{}, errors.New, rand.Intn}\nfunc main() { fmt.Println("ok") }\n' >"$work/main.go"
@@ -75,6 +75,18 @@ printf 'package main\nimport (\n"fmt"\n"os"\n"strings"\n"sort"\n"math"\n"strconv
 rm -rf "$work"
 chmod -R a+rX,go-w "$runtime"
 find "$runtime/gocache" -type f -exec chmod 0444 {} +
+# Jobs link these files; as root, sandboxed code runs as root outside its user namespace and
+# could chmod files root owns: give them to nobody so that no job can alter them.
+if [[ $(id -u) -eq 0 ]]; then chown -R 65534:65534 "$runtime/gocache"; fi
+
+# Caches whose paths must match a job's (matplotlib's font list) are built in the sandbox.
+arena_python="${ARENA_KIT_PYTHON:-$here/../.venv/bin/python}"
+rm -rf "$runtime/mplconfig"
+if [[ -x "$arena_python" ]] && command -v bwrap >/dev/null; then
+  "$arena_python" -m arena_kit.sandbox prime
+else
+  echo "arena-kit: bwrap or the project's venv is missing; matplotlib's font cache is built per job"
+fi
 
 rm -f "$runtime"/.stamp-*
 touch "$stamp"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from functools import lru_cache
@@ -29,6 +30,8 @@ from .process import RawRun, run_process
 from .result import ExecutionResult
 from .runtimes import LAUNCHER_DIR, SANDBOX_RUNTIME
 from .workdir import WorkDir
+
+MPL_DIR = ".matplotlib"  # a job's matplotlib config dir, seeded from the primed font cache
 
 __all__ = ["BwrapBackend", "bwrap_command"]
 
@@ -185,6 +188,10 @@ def _sandboxed(
 _go_cache_lock = threading.Lock()
 
 
+def _uses_matplotlib(code: str) -> bool:
+    return any(word in code for word in ("matplotlib", "seaborn", ".plot("))
+
+
 def _private_go_cache(job_dir: Path) -> Path:
     """A private copy of the primed Go build cache, made of hard links where possible.
 
@@ -202,10 +209,15 @@ def _private_go_cache(job_dir: Path) -> Path:
         for name in dirs:
             (destination / name).mkdir()
         for name in files:
-            try:
-                os.link(os.path.join(directory, name), destination / name)
-            except OSError:
-                shutil.copy2(os.path.join(directory, name), destination / name)
+            source = os.path.join(directory, name)
+            # Link only files the sandbox's outside uid does not own (it could chmod those).
+            if os.stat(source).st_uid != os.geteuid():
+                try:
+                    os.link(source, destination / name)
+                    continue
+                except OSError:
+                    pass
+            shutil.copy2(source, destination / name)
     return target
 
 
@@ -242,6 +254,11 @@ class BwrapBackend(Backend):
                 if job.layer:
                     binds.append((job.layer, "/opt/layer", False))
                     env["PYTHONPATH"] = "/opt/layer"
+                if runtime.runtime.name == "python" and _uses_matplotlib(job.code):
+                    primed = runtime_dir() / "mplconfig"
+                    if primed.is_dir():
+                        shutil.copytree(primed, work.path / MPL_DIR)
+                        env["MPLCONFIGDIR"] = f"/work/{MPL_DIR}"
                 if runtime.runtime.name == "go":
                     gocache = work_root() / f"{work.path.name}-gocache"
                     extra_dirs.append(gocache)
@@ -285,7 +302,7 @@ class BwrapBackend(Backend):
                 result.limits_enforced = enforced
                 destination = artifacts_dir() / job.execution_id
                 shutil.rmtree(destination, ignore_errors=True)
-                exclude = (runtime.source, *runtime.runtime.outputs, *job.files)
+                exclude = (runtime.source, *runtime.runtime.outputs, *job.files, MPL_DIR + "/*")
                 result.artifacts = collect_files(work.path, destination, exclude)
                 result.artifacts += extract_data_urls(result.stdout, destination)
         except Exception as error:  # the sandbox failed, not the code: say so, keep going
@@ -304,15 +321,24 @@ class BwrapBackend(Backend):
         return install_layer(requirements, index_url)
 
 
-@lru_cache(maxsize=1)
+_probe_lock = threading.Lock()
+_probe_result: list[str | None] = []
+
+
 def _probe() -> str | None:
-    """None when bwrap can make a sandbox here, else the reason and the fix."""
+    """None when bwrap can make a sandbox here, else the reason and the fix (once)."""
+    with _probe_lock:
+        if not _probe_result:
+            _probe_result.append(_probe_once())
+        return _probe_result[0]
+
+
+def _probe_once() -> str | None:
     if shutil.which("bwrap") is None:
         return (
             "bubblewrap is not installed; run scripts/setup-system.sh (apt-get install bubblewrap)"
         )
-    probe_dir = work_root() / f"{os.getpid()}-probe"
-    probe_dir.mkdir(exist_ok=True)
+    probe_dir = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-probe-", dir=work_root()))
     try:
         completed = subprocess.run(
             bwrap_command(probe_dir, ["/bin/true"]),

@@ -46,6 +46,9 @@ def _patch_pyplot(pyplot):
             return None
 
     pyplot.show = show
+    # Registered after matplotlib's own exit handler (which closes every figure), so it runs
+    # first: figures never shown are saved too.
+    atexit.register(_save_matplotlib_figures)
 
 
 def _patch_plotly_io(plotly_io):
@@ -111,7 +114,6 @@ def main():
         os._exit(BUILD_ERROR_EXIT)
     os.environ.setdefault("MPLBACKEND", "Agg")
     sys.meta_path.insert(0, _PatchAfterImport())
-    atexit.register(_save_matplotlib_figures)
     sys.excepthook = _excepthook
     sys.argv = [path]
     sys.path[0] = os.path.dirname(os.path.abspath(path))

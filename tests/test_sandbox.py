@@ -1,0 +1,238 @@
+"""The sandbox's runtimes: every language ends ok / build_error / runtime_error / timeout."""
+
+from __future__ import annotations
+
+import pytest
+
+from arena_kit.sandbox import ExecutionResult, Limits, Status, run, run_many
+from arena_kit.sandbox.runtimes import RUNTIMES, java_class_name
+from arena_kit.schema import validate
+
+pytestmark = pytest.mark.skipif(
+    __import__("shutil").which("bwrap") is None, reason="bwrap not installed"
+)
+
+# language → case → (code, expected status, text expected in stdout or message)
+PROGRAMS: dict[str, dict[str, tuple[str, Status, str]]] = {
+    "python": {
+        "ok": ("print('py', 6 * 7)", Status.OK, "py 42"),
+        "build_error": ("def f(:\n  pass", Status.BUILD_ERROR, "SyntaxError"),
+        "runtime_error": ("raise ValueError('boom')", Status.RUNTIME_ERROR, "ValueError"),
+        "timeout": ("while True: pass", Status.TIMEOUT, "timeout"),
+    },
+    "javascript": {
+        "ok": ("console.log('js', 6 * 7)", Status.OK, "js 42"),
+        "build_error": ("function f( {", Status.BUILD_ERROR, "SyntaxError"),
+        "runtime_error": ("null.x", Status.RUNTIME_ERROR, "TypeError"),
+        "timeout": ("for (;;) {}", Status.TIMEOUT, "timeout"),
+    },
+    "typescript": {
+        "ok": (
+            "const n: number = 6 * 7;\nconsole.log(`ts ${n}`);",
+            Status.OK,
+            "ts 42",
+        ),
+        "build_error": ("const x: number = ;", Status.BUILD_ERROR, "error"),
+        "runtime_error": ("throw new Error('boom');", Status.RUNTIME_ERROR, "boom"),
+        "timeout": ("while (true) {}", Status.TIMEOUT, "timeout"),
+    },
+    "c": {
+        "ok": (
+            '#include <stdio.h>\nint main(void){printf("c %d\\n", 6*7);return 0;}',
+            Status.OK,
+            "c 42",
+        ),
+        "build_error": ("int main(void){ return x; }", Status.BUILD_ERROR, "undeclared"),
+        "runtime_error": (
+            "#include <stdlib.h>\nint main(void){ int *p = NULL; return *p; }",
+            Status.RUNTIME_ERROR,
+            "SIGSEGV",
+        ),
+        "timeout": ("int main(void){ for(;;){} }", Status.TIMEOUT, "timeout"),
+    },
+    "cpp": {
+        "ok": (
+            '#include <iostream>\nint main(){ std::cout << "cpp " << 6*7 << "\\n"; }',
+            Status.OK,
+            "cpp 42",
+        ),
+        "build_error": ("int main(){ undefined_call(); }", Status.BUILD_ERROR, "error"),
+        "runtime_error": (
+            '#include <stdexcept>\nint main(){ throw std::runtime_error("boom"); }',
+            Status.RUNTIME_ERROR,
+            "SIGABRT",
+        ),
+        "timeout": ("int main(){ volatile int x = 0; for(;;){ x++; } }", Status.TIMEOUT, "timeout"),
+    },
+    "java": {
+        "ok": (
+            "public class Answer { public static void main(String[] a) "
+            '{ System.out.println("java " + 6*7); } }',
+            Status.OK,
+            "java 42",
+        ),
+        "build_error": (
+            "public class Broken { public static void main(String[] a) { int x = ; } }",
+            Status.BUILD_ERROR,
+            "error",
+        ),
+        "runtime_error": (
+            "public class Crash { public static void main(String[] a) "
+            '{ throw new IllegalStateException("boom"); } }',
+            Status.RUNTIME_ERROR,
+            "IllegalStateException",
+        ),
+        "timeout": (
+            "public class Spin { public static void main(String[] a) { while (true) {} } }",
+            Status.TIMEOUT,
+            "timeout",
+        ),
+    },
+    "go": {
+        "ok": (
+            'package main\nimport "fmt"\nfunc main() { for i := range 1 { fmt.Println("go", 42+i) } }',
+            Status.OK,
+            "go 42",
+        ),
+        "build_error": ("package main\nfunc main() { x := }", Status.BUILD_ERROR, "syntax error"),
+        "runtime_error": (
+            'package main\nfunc main() { panic("boom") }',
+            Status.RUNTIME_ERROR,
+            "exit code 2",
+        ),
+        "timeout": ("package main\nfunc main() { for {} }", Status.TIMEOUT, "timeout"),
+    },
+    "rust": {
+        "ok": ('fn main() { let n = 6 * 7; println!("rust {n}"); }', Status.OK, "rust 42"),
+        "build_error": ('fn main() { let x: i32 = "s"; }', Status.BUILD_ERROR, "error"),
+        "runtime_error": (
+            'fn main() { let v: Vec<i32> = vec![]; println!("{}", v[3]); }',
+            Status.RUNTIME_ERROR,
+            "exit code 101",
+        ),
+        "timeout": ("fn main() { loop { std::hint::spin_loop(); } }", Status.TIMEOUT, "timeout"),
+    },
+}
+
+CASES = [(language, case) for language, cases in PROGRAMS.items() for case in cases]
+LIMITS = Limits(wall_s=3, cpu_s=3)
+
+
+@pytest.fixture(scope="module")
+def matrix() -> dict[tuple[str, str], ExecutionResult]:
+    """Every language × case, run once in parallel (the tests below only look)."""
+    jobs = [
+        {"code": PROGRAMS[language][case][0], "language": language, "limits": LIMITS,
+         "cache": False, "backend": "bwrap"}
+        for language, case in CASES
+    ]  # fmt: skip
+    results = run_many(jobs, progress=False, max_workers=4)
+    return dict(zip(CASES, results, strict=True))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("language", "case"), CASES, ids=[f"{lang}-{c}" for lang, c in CASES])
+def test_runtime_case(matrix, language, case):
+    _, expected, text = PROGRAMS[language][case]
+    result = matrix[(language, case)]
+    assert result.status is expected, (result.message, result.stderr, result.build_log)
+    assert text in result.stdout + result.message + result.stderr + result.build_log
+    assert result.language == language
+    if case == "build_error":
+        assert result.build_log or result.stderr  # the compiler's message is kept
+    if case == "timeout":
+        assert result.wall_s is not None and result.wall_s < LIMITS.wall_s + 2
+
+
+def test_every_runtime_is_in_the_matrix():
+    assert set(PROGRAMS) == set(RUNTIMES)
+
+
+def test_result_converts_to_an_executions_row():
+    result = run("print('row')", "python", cache=False)
+    assert result.status is Status.OK and result.stdout == "row\n"
+    frame = validate([result.to_record()], "executions")
+    assert frame.loc[0, "execution_id"] == result.execution_id
+    assert frame.loc[0, "status"] == "ok"
+    assert "memory:cgroup" in result.limits_enforced or "memory:rlimit" in result.limits_enforced
+    html = result._repr_html_()
+    assert "ok" in html and "row" in html
+
+
+def test_aliases_and_environments():
+    assert run("print(1)", "py", cache=False).language == "python"
+    assert run("console.log(1)", "js", cache=False).status is Status.OK
+    pygame = run("print('frame')", environment="pygame", cache=False)
+    assert pygame.status is Status.OK and pygame.environment == "pygame"
+    html = run("<p>hi</p>", environment="html", cache=False)
+    assert html.status is Status.UNSUPPORTED and "arena_kit.web" in html.message
+
+
+def test_missing_python_package_is_missing_dependency():
+    result = run("import surely_not_a_real_module_xyz\n", "python", cache=False)
+    assert result.status is Status.MISSING_DEPENDENCY
+    assert "surely_not_a_real_module_xyz" in result.message
+    cv = run("import cv2\n", "python", cache=False)
+    assert cv.status is Status.MISSING_DEPENDENCY and "opencv-python" in cv.message
+
+
+def test_missing_node_package_is_missing_dependency():
+    result = run("const x = require('left-pad-not-here');", "javascript", cache=False)
+    assert result.status is Status.MISSING_DEPENDENCY and "left-pad-not-here" in result.message
+
+
+def test_esm_javascript_runs():
+    code = "import { join } from 'node:path';\nconsole.log(join('a', 'b'));"
+    result = run(code, "javascript", cache=False)
+    assert result.status is Status.OK and result.stdout.strip() == "a/b"
+
+
+def test_java_class_name():
+    assert java_class_name("public final class Foo { }") == "Foo"
+    assert java_class_name("class A {}\nclass B { public static void main(String[] a) {} }") == "B"
+    assert java_class_name("") == "Main"
+
+
+def test_common_packages_are_importable():
+    code = "import numpy, pandas, scipy, matplotlib, plotly, requests\nprint(numpy.arange(3).sum())"
+    result = run(code, "python", cache=False, limits={"wall_s": 30, "cpu_s": 30})
+    assert result.status is Status.OK, result.stderr
+    assert result.stdout.strip() == "3"
+
+
+@pytest.mark.slow
+def test_matplotlib_and_plotly_figures_are_artifacts():
+    code = (
+        "import matplotlib.pyplot as plt\n"
+        "plt.plot([1, 2], [3, 4]); plt.show()\n"
+        "plt.figure(); plt.bar([1], [2])\n"  # never shown: saved at exit
+        "import plotly.graph_objects as go\n"
+        "go.Figure(go.Bar(x=[1], y=[2])).show()\n"
+        "print('data:image/png;base64,iVBORw0KGgo=')\n"
+    )
+    result = run(code, "python", cache=False, limits={"wall_s": 40, "cpu_s": 40})
+    assert result.status is Status.OK, result.stderr
+    names = sorted(a["name"] for a in result.artifacts)
+    assert names == ["figure_1.png", "figure_2.png", "plotly_1.plotly.json", "stdout_image_1.png"]
+    for artifact in result.artifacts:
+        with open(artifact["path"], "rb") as handle:
+            head = handle.read(8)
+        if artifact["name"].endswith(".png"):
+            assert head.startswith(b"\x89PNG")
+    assert "<img" in result._repr_html_()
+
+
+def test_output_is_capped():
+    result = run(
+        "import sys\nsys.stdout.write('x' * 5000)", "python", cache=False,
+        limits={"output_bytes": 1000},
+    )  # fmt: skip
+    assert result.status is Status.OUTPUT_LIMIT and result.truncated
+    assert len(result.stdout) == 1000
+
+
+def test_unknown_backend_is_a_clear_error():
+    from arena_kit.sandbox import SandboxUnavailableError
+
+    with pytest.raises(SandboxUnavailableError, match="unknown sandbox backend 'nope'"):
+        run("print(1)", backend="nope")

@@ -90,36 +90,51 @@ def _matrix(t: Any, p: Any, k: int) -> np.ndarray:
     return np.bincount(t * k + p, minlength=k * k).reshape(k, k)
 
 
-def _scores_from_matrix(matrix: np.ndarray) -> dict[str, float]:
+def _scores_from_matrices(matrices: np.ndarray) -> dict[str, np.ndarray]:
+    """The four metrics of a stack of (k × k) confusion matrices, vectorised over the stack."""
     import numpy as np
 
-    n = float(matrix.sum())
-    if n == 0:
-        return dict.fromkeys(METRICS, math.nan)
-    m = matrix.astype(float)
-    diagonal = np.diag(m)
-    truth_totals = m.sum(axis=1)
-    pred_totals = m.sum(axis=0)
-    accuracy = diagonal.sum() / n
-    # F1 over real classes (not the unparsed column) that occur in truth or prediction.
-    real = slice(0, m.shape[0] - 1)
-    tp = diagonal[real]
-    fp = pred_totals[real] - tp
-    fn = truth_totals[real] - tp
-    present = (truth_totals[real] + pred_totals[real]) > 0
-    f1 = np.divide(2 * tp, 2 * tp + fp + fn, out=np.zeros_like(tp), where=present)
-    macro_f1 = float(f1[present].mean()) if present.any() else math.nan
-    expected = float((truth_totals * pred_totals).sum()) / (n * n)
-    kappa = (accuracy - expected) / (1 - expected) if expected < 1 else 0.0
-    covariance = diagonal.sum() * n - float((truth_totals * pred_totals).sum())
-    spread = (n * n - float((pred_totals**2).sum())) * (n * n - float((truth_totals**2).sum()))
-    mcc = covariance / math.sqrt(spread) if spread > 0 else 0.0
+    m = matrices.astype(float)
+    n = m.sum(axis=(1, 2))
+    diagonal = np.diagonal(m, axis1=1, axis2=2)
+    truth_totals = m.sum(axis=2)
+    pred_totals = m.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = diagonal.sum(axis=1) / n
+        # F1 over real classes (not the unparsed column) that occur in truth or prediction.
+        tp = diagonal[:, :-1]
+        fp = pred_totals[:, :-1] - tp
+        fn = truth_totals[:, :-1] - tp
+        present = (truth_totals[:, :-1] + pred_totals[:, :-1]) > 0
+        f1 = np.where(present, 2 * tp / np.where(present, 2 * tp + fp + fn, 1), 0.0)
+        macro_f1 = f1.sum(axis=1) / present.sum(axis=1)
+        chance = (truth_totals * pred_totals).sum(axis=1)
+        expected = chance / (n * n)
+        kappa = np.where(expected < 1, (accuracy - expected) / (1 - expected), 0.0)
+        covariance = diagonal.sum(axis=1) * n - chance
+        spread = (n * n - (pred_totals**2).sum(axis=1)) * (n * n - (truth_totals**2).sum(axis=1))
+        mcc = np.where(spread > 0, covariance / np.sqrt(np.where(spread > 0, spread, 1)), 0.0)
+    empty = n == 0
     return {
-        "accuracy": float(accuracy),
-        "macro_f1": macro_f1,
-        "kappa": float(kappa),
-        "mcc": float(mcc),
+        "accuracy": np.where(empty, np.nan, accuracy),
+        "macro_f1": np.where(empty, np.nan, macro_f1),
+        "kappa": np.where(empty, np.nan, kappa),
+        "mcc": np.where(empty, np.nan, mcc),
     }
+
+
+def _scores_from_matrix(matrix: np.ndarray) -> dict[str, float]:
+    scores = _scores_from_matrices(matrix[None, :, :])
+    return {metric: float(values[0]) for metric, values in scores.items()}
+
+
+def _bootstrap_matrices(t: Any, p: Any, k: int, samples: np.ndarray) -> np.ndarray:
+    """Confusion matrices of every resample at once: ``samples`` is (rounds × n) row indices."""
+    import numpy as np
+
+    rounds = samples.shape[0]
+    cells = (t * k + p)[samples] + (k * k) * np.arange(rounds)[:, None]
+    return np.bincount(cells.ravel(), minlength=rounds * k * k).reshape(rounds, k, k)
 
 
 def classification_scores(
@@ -147,12 +162,8 @@ def bootstrap_scores(
     if n == 0 or n_bootstrap < 1:
         return {m: (math.nan, math.nan) for m in METRICS}
     rng = np.random.default_rng(seed)
-    draws = {m: np.empty(n_bootstrap) for m in METRICS}
-    for b in range(n_bootstrap):
-        sample = rng.integers(0, n, size=n)
-        scores = _scores_from_matrix(_matrix(t[sample], p[sample], k))
-        for metric in METRICS:
-            draws[metric][b] = scores[metric]
+    samples = rng.integers(0, n, size=(n_bootstrap, n))
+    draws = _scores_from_matrices(_bootstrap_matrices(t, p, k, samples))
     tail = (1 - level) / 2 * 100
     return {
         m: (float(np.nanpercentile(d, tail)), float(np.nanpercentile(d, 100 - tail)))
@@ -175,9 +186,10 @@ def orient(verdicts: pd.DataFrame, orientation: str = "original") -> pd.DataFram
         return verdicts[verdicts["swapped"].astype(bool)].drop_duplicates(keys)
     if orientation != "consensus":
         raise ValueError(f"orientation must be original, swapped or consensus ({orientation!r})")
-    first = verdicts[~verdicts["swapped"].astype(bool)].drop_duplicates(keys).set_index(keys)
-    second = verdicts[verdicts["swapped"].astype(bool)].drop_duplicates(keys).set_index(keys)
-    joined = first.join(second[["winner"]], rsuffix="_swapped", how="outer")
+    first = verdicts[~verdicts["swapped"].astype(bool)].drop_duplicates(keys)
+    second = verdicts[verdicts["swapped"].astype(bool)].drop_duplicates(keys)
+    second = second[[*keys, "winner"]].rename(columns={"winner": "winner_swapped"})
+    joined = first.merge(second, on=keys, how="outer")
     winners = []
     for one, two in zip(joined["winner"], joined["winner_swapped"], strict=True):
         one = one if isinstance(one, str) else None
@@ -187,7 +199,7 @@ def orient(verdicts: pd.DataFrame, orientation: str = "original") -> pd.DataFram
         else:
             winners.append(one if one == two else "tie")
     joined["winner"] = pd.array(winners, dtype=object)
-    return joined.drop(columns=["winner_swapped"]).reset_index()
+    return joined.drop(columns=["winner_swapped"]).reset_index(drop=True)
 
 
 def _paired(verdicts: pd.DataFrame, votes: pd.DataFrame) -> pd.DataFrame:
@@ -316,16 +328,15 @@ def execution_lift(
                                   n_classes)  # fmt: skip
                 _, pe, _ = _codes(truth, merge_classes(list(part["winner_exec"]), n_classes),
                                   n_classes)  # fmt: skip
+                if not len(t):
+                    continue
                 base = _scores_from_matrix(_matrix(t, pc, k))
                 seen = _scores_from_matrix(_matrix(t, pe, k))
                 rng = np.random.default_rng(seed)
-                diffs = {m: np.empty(n_bootstrap) for m in METRICS}
-                for b in range(n_bootstrap):
-                    sample = rng.integers(0, len(t), size=len(t))
-                    a = _scores_from_matrix(_matrix(t[sample], pc[sample], k))
-                    e = _scores_from_matrix(_matrix(t[sample], pe[sample], k))
-                    for metric in METRICS:
-                        diffs[metric][b] = e[metric] - a[metric]
+                samples = rng.integers(0, len(t), size=(n_bootstrap, len(t)))
+                before = _scores_from_matrices(_bootstrap_matrices(t, pc, k, samples))
+                after = _scores_from_matrices(_bootstrap_matrices(t, pe, k, samples))
+                diffs = {m: after[m] - before[m] for m in METRICS}
                 tail = (1 - level) / 2 * 100
                 for metric in METRICS:
                     low, high = (

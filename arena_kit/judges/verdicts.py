@@ -60,8 +60,9 @@ _WINNER_WORDS = {
 }
 _FALLBACK = [
     # Ordered: the most explicit phrasing first.
-    re.compile(r"(?:final\s+)?(?:verdict|winner|decision|choice)\s*(?:is)?\s*[:=]?\s*\**\s*"
-               r"(assistant\s+[ab]|model[\s_][ab]|both[\s_]bad|tie|[ab])\b", re.IGNORECASE),
+    re.compile(r"(?:final\s+)?(?:verdict|winner|decision|choice)[\"']?\s*(?:is)?\s*[:=]?\s*"
+               r"[*\"']*\s*(assistant\s+[ab]|model[\s_][ab]|both[\s_]bad|tie|[ab])\b",
+               re.IGNORECASE),
     re.compile(r"\b(assistant\s+[ab]|model[\s_][ab]|response\s+[ab])\s+is\s+(?:clearly\s+|"
                r"significantly\s+|slightly\s+)?better\b", re.IGNORECASE),
     re.compile(r"\b(both\s+(?:are\s+)?bad|it'?s\s+a\s+tie|tie)\b", re.IGNORECASE),

@@ -1,0 +1,186 @@
+"""Vega-Altair charts of votes, rankings and executions, and their offline export.
+
+Every chart aggregates before it plots, so it works on a million votes (Altair's 5,000-row
+limit applies to what is drawn, never to the votes). :func:`save` writes PNG or SVG with
+vl-convert (no browser, no network); :func:`use_static_rendering` makes notebooks embed charts
+as SVG so an exported HTML report needs no JavaScript from a CDN.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import altair as alt
+    import pandas as pd
+
+__all__ = [
+    "leaderboard_chart",
+    "heatmap",
+    "distribution_chart",
+    "outcome_chart",
+    "save",
+    "use_static_rendering",
+    "STATUS_COLORS",
+]
+
+STATUS_COLORS: dict[str, str] = {
+    "ok": "#2e7d32",
+    "build_error": "#ef6c00",
+    "runtime_error": "#c62828",
+    "timeout": "#6a1b9a",
+    "memory_limit": "#ad1457",
+    "output_limit": "#4e342e",
+    "blank_render": "#9e9e9e",
+    "missing_dependency": "#f9a825",
+    "unsupported": "#546e7a",
+    "sandbox_error": "#000000",
+}
+"""One colour per execution status, used by every chart that shows statuses."""
+
+
+def _altair() -> Any:
+    import altair as alt
+
+    return alt
+
+
+def leaderboard_chart(
+    board: pd.DataFrame, *, by: str | None = None, title: str = "Leaderboard"
+) -> alt.Chart:
+    """Ratings as points with interval rules, best model on top.
+
+    ``board`` is a leaderboard (``model, rating, ci_low, ci_high``) or the long output of
+    :func:`arena_kit.ratings.compare_slices`; with ``by`` (e.g. ``"slice"``) the slices are
+    coloured and offset so their intervals can be compared model by model.
+    """
+    alt = _altair()
+    data = board[
+        [c for c in ("model", "rating", "ci_low", "ci_high", "rank", by) if c is not None]
+    ].copy()
+    order = data.groupby("model")["rating"].mean().sort_values(ascending=False).index.tolist()
+    y = alt.Y("model:N", sort=order, title=None)
+    color = alt.Color(f"{by}:N", title=by) if by else alt.value("#1565c0")
+    y_offset = {"yOffset": alt.YOffset(f"{by}:N")} if by else {}
+    tooltip = ["model", alt.Tooltip("rating:Q", format=".0f")]
+    tooltip += [alt.Tooltip("ci_low:Q", format=".0f"), alt.Tooltip("ci_high:Q", format=".0f")]
+    if by:
+        tooltip.append(by)
+    base = alt.Chart(data)
+    rules = base.mark_rule(strokeWidth=2).encode(
+        x=alt.X("ci_low:Q", title="rating (Elo scale) with interval", scale=alt.Scale(zero=False)),
+        x2="ci_high:Q",
+        y=y,
+        color=color,
+        **y_offset,
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        x="rating:Q", y=y, color=color, tooltip=tooltip, **y_offset
+    )
+    height = max(160, 26 * len(order) * (1 if not by else max(1, data[by].nunique() // 2)))
+    return (rules + points).properties(title=title, width=460, height=height)
+
+
+def heatmap(
+    matrix: pd.DataFrame, *, title: str, value_format: str = ".2f", value_title: str = "value"
+) -> alt.Chart:
+    """A labelled heatmap of a square model × model matrix (win rate, battle counts …)."""
+    alt = _altair()
+    long = matrix.stack().reset_index()
+    long.columns = ["row", "column", "value"]
+    long = long.dropna(subset=["value"])  # the diagonal: a model never meets itself
+    order = list(matrix.index)
+    base = alt.Chart(long).encode(
+        x=alt.X("column:N", sort=order, title="opponent (model B)"),
+        y=alt.Y("row:N", sort=order, title="model A"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme="blueorange")),
+        tooltip=["row", "column", alt.Tooltip("value:Q", format=value_format)],
+    )
+    text = base.mark_text(fontSize=10).encode(text=alt.Text("value:Q", format=value_format))
+    size = max(220, 34 * len(order))
+    return (cells + text).properties(title=title, width=size, height=size)
+
+
+def distribution_chart(
+    table: pd.DataFrame,
+    *,
+    label: str,
+    value: str = "n_votes",
+    title: str,
+    color: str | None = None,
+) -> alt.Chart:
+    """Horizontal bars of an aggregated table (one row per label), largest first."""
+    alt = _altair()
+    order = table.sort_values(value, ascending=False)[label].astype(str).tolist()
+    encoding: dict[str, Any] = {
+        "y": alt.Y(f"{label}:N", sort=order, title=None),
+        "x": alt.X(f"{value}:Q", title=value.replace("_", " ")),
+        "tooltip": list(table.columns),
+    }
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N")
+    bars = alt.Chart(table).mark_bar().encode(**encoding)
+    text = (
+        alt.Chart(table)
+        .mark_text(align="left", dx=3, fontSize=10)
+        .encode(y=alt.Y(f"{label}:N", sort=order), x=f"{value}:Q", text=alt.Text(f"{value}:Q"))
+    )
+    return (bars + text).properties(title=title, width=420, height=max(120, 22 * len(order)))
+
+
+def outcome_chart(
+    executions: pd.DataFrame, *, by: str = "model", title: str = "Execution outcomes"
+) -> alt.Chart:
+    """Stacked shares of execution statuses per ``by`` value (model, language, environment)."""
+    import pandas as pd
+
+    alt = _altair()
+    counts = pd.crosstab(executions[by], executions["status"])
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    long = shares.stack().reset_index()
+    long.columns = [by, "status", "share"]
+    long["n"] = counts.stack().to_numpy()
+    statuses = [s for s in STATUS_COLORS if s in set(long["status"])]
+    return (
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{by}:N", title=None),
+            x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of runs"),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(domain=statuses, range=[STATUS_COLORS[s] for s in statuses]),
+            ),
+            order=alt.Order("status:N"),
+            tooltip=[by, "status", "n", alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(title=title, width=420, height=max(100, 24 * counts.shape[0]))
+    )
+
+
+def save(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 2.0) -> Path:
+    """Write ``chart`` as PNG or SVG (by suffix) with vl-convert: offline, atomic."""
+    import vl_convert as vlc
+
+    from .io import atomic_path
+
+    path = Path(path)
+    spec = chart.to_json()
+    with atomic_path(path) as temporary:
+        if path.suffix.lower() == ".png":
+            temporary.write_bytes(vlc.vegalite_to_png(spec, scale=scale))
+        elif path.suffix.lower() == ".svg":
+            temporary.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+        else:
+            raise ValueError(f"save charts as .png or .svg, not {path.suffix!r}")
+    return path
+
+
+def use_static_rendering() -> None:
+    """Render charts in notebooks as inline SVG (vl-convert): reports then open offline."""
+    alt = _altair()
+    alt.renderers.enable("svg")
+    alt.data_transformers.disable_max_rows()

@@ -1,0 +1,59 @@
+"""Charts aggregate first (so any number of votes works) and export offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from arena_kit import analysis, charts
+from arena_kit.ratings import compare_slices, fit_bradley_terry
+from arena_kit.simulate import simulate_votes
+
+
+@pytest.fixture(scope="module")
+def many_votes():
+    return simulate_votes(30000, seed=9).votes
+
+
+def test_leaderboard_and_heatmap_export_png_and_svg(tmp_path, many_votes):
+    result = fit_bradley_terry(many_votes, n_bootstrap=20)
+    png = charts.save(charts.leaderboard_chart(result.leaderboard), tmp_path / "board.png")
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 5000
+    svg = charts.save(
+        charts.heatmap(result.observed_win_rate(), title="win rate"), tmp_path / "heat.svg"
+    )
+    text = svg.read_text()
+    assert text.startswith("<svg") and "sim-aurora" in text
+
+
+def test_charts_of_30000_votes_carry_only_aggregates(many_votes):
+    long = compare_slices(many_votes, by="view", n_bootstrap=0)
+    spec = charts.leaderboard_chart(long, by="slice").to_dict()
+    rows = sum(len(v) for v in spec["datasets"].values())
+    assert rows == len(long) <= 30
+    shares = analysis.vote_shares(many_votes, "category")
+    spec = charts.distribution_chart(shares, label="category", title="t").to_dict()
+    assert sum(len(v) for v in spec["datasets"].values()) == 6
+
+
+def test_outcome_chart_colours_statuses():
+    import pandas as pd
+
+    executions = pd.DataFrame(
+        {"model": ["a", "a", "b", "b"], "status": ["ok", "timeout", "ok", "build_error"]}
+    )
+    spec = charts.outcome_chart(executions).to_dict()
+    scale = spec["encoding"]["color"]["scale"]
+    assert scale["domain"] == ["ok", "build_error", "timeout"]
+    assert scale["range"][0] == charts.STATUS_COLORS["ok"]
+    assert json.dumps(spec)  # serialisable
+
+
+def test_save_refuses_other_formats(tmp_path, many_votes):
+    chart = charts.distribution_chart(
+        analysis.vote_shares(many_votes, "category"), label="category", title="t"
+    )
+    with pytest.raises(ValueError, match=r"\.png or \.svg"):
+        charts.save(chart, tmp_path / "chart.pdf")
+    assert list(tmp_path.iterdir()) == []

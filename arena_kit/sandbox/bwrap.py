@@ -123,6 +123,8 @@ def bwrap_command(
     for host, inside, writable in binds or []:
         argv += ["--bind" if writable else "--ro-bind", host, inside]
     argv += ["--bind", str(work), "/work", "--chdir", "/work"]
+    # The sandbox's own root (a tmpfs holding the mount points) is read-only too.
+    argv += ["--remount-ro", "/"]
     for key, value in {**_BASE_ENV, **(env or {})}.items():
         argv += ["--setenv", key, value]
     argv += ["--", *command]

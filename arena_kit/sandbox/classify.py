@@ -99,7 +99,13 @@ def classify_run(raw: RawRun, limits: Limits, language: str) -> tuple[Status, st
     if language == "python" and raw.exit_code == BUILD_ERROR_EXIT and "Error" in stderr:
         return Status.BUILD_ERROR, f"build error: {first_error_line(stderr)}"
     if raw.exit_code == 0 and signal_number is None:
-        return Status.OK, f"ok in {raw.wall_s:.2f} s{notes}"
+        if raw.stats.pids_refused:  # it exited cleanly, but only because forks were refused
+            return (
+                Status.RUNTIME_ERROR,
+                f"runtime error: the process limit ({limits.pids}) was reached "
+                f"({raw.stats.pids_refused} forks refused)",
+            )
+        return Status.OK, f"ok in {raw.wall_s:.2f} s"
     module = missing_module(stderr, "python" if language == "python" else "javascript")
     if module and language in ("python", "javascript", "typescript"):
         from ..extract import distribution_for

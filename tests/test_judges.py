@@ -369,6 +369,10 @@ def test_ensemble_majority_and_mean(server, tmp_path, battles, arena):
     # b3 scores: JSON "A" = +1 from each LLM, the heuristic's strong B = −2 → mean 0 → tie
     assert means.loc["b3", "winner"] == "tie"
     assert mean.member_verdicts is not None and len(mean.member_verdicts) == 12
+    agreeing = mean.agreement().set_index(["judge_1", "judge_2"])
+    # The two scripted LLM judges read the same prompts the same way.
+    assert agreeing.loc[("judge-1", "judge-2"), "agreement"] == 1.0
+    assert agreeing.loc[("all", "3 judges"), "n"] == 4
     with pytest.raises(ArenaKitError, match="at least two"):
         EnsembleJudge([HeuristicJudge()])
     with pytest.raises(ArenaKitError, match="distinct names"):

@@ -125,6 +125,14 @@ class EnsembleJudge(Judge):
             )
         return combined
 
+    def agreement(self, *, classes: int = 3) -> pd.DataFrame:
+        """How the members agreed on the last call: pairwise agreement and κ, Fleiss' κ."""
+        from .metrics import agreement
+
+        if self.member_verdicts is None:
+            raise ArenaKitError("the ensemble has not judged anything yet; call judge() first")
+        return agreement(self.member_verdicts, classes=classes)
+
     @staticmethod
     def _majority(readable: list[dict[str, Any]]) -> tuple[str | None, bool]:
         if not readable:

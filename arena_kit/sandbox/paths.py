@@ -38,8 +38,12 @@ def artifacts_dir() -> Path:
 
 
 def layers_dir() -> Path:
-    """Per-requirement-set package layers installed on demand (``allow_install=True``)."""
-    return cache_dir() / "layers"
+    """Per-requirement-set package layers installed on demand (``allow_install=True``).
+
+    ``$ARENA_KIT_LAYERS`` overrides the place (tests use a fresh one).
+    """
+    explicit = os.environ.get("ARENA_KIT_LAYERS")
+    return Path(explicit) if explicit else cache_dir() / "layers"
 
 
 def work_root() -> Path:

@@ -90,7 +90,8 @@ PROGRAMS: dict[str, dict[str, tuple[str, Status, str]]] = {
     },
     "go": {
         "ok": (
-            'package main\nimport "fmt"\nfunc main() { for i := range 1 { fmt.Println("go", 42+i) } }',
+            'package main\nimport "fmt"\n'
+            'func main() { for i := range 1 { fmt.Println("go", 42+i) } }',
             Status.OK,
             "go 42",
         ),

@@ -158,7 +158,8 @@ HOSTILE = [
     _h(
         "memory_bomb_c",
         "#include <stdlib.h>\n#include <string.h>\n"
-        "int main(void){ for(;;){ char *p = malloc(1<<24); if(!p) return 3; memset(p, 1, 1<<24);} }",
+        "int main(void){ for(;;){ char *p = malloc(1<<24); if(!p) return 3;"
+        " memset(p, 1, 1<<24);} }",
         {Status.MEMORY_LIMIT},
         language="c",
     ),
@@ -179,7 +180,8 @@ HOSTILE = [
     _h(
         "fill_tmp",
         "i = 0\nwhile True:\n"
-        "    with open(f'/tmp/junk{i}', 'wb') as f:\n        f.write(b'0' * 2**20 * 4)\n    i += 1\n",
+        "    with open(f'/tmp/junk{i}', 'wb') as f:\n"
+        "        f.write(b'0' * 2**20 * 4)\n    i += 1\n",
         {Status.OUTPUT_LIMIT, Status.MEMORY_LIMIT},
     ),
     _h("huge_file", "open('big', 'wb').write(b'0' * 64 * 2**20)\n", Status.OUTPUT_LIMIT),

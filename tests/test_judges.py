@@ -302,6 +302,16 @@ def test_bigcodereward_end_to_end(server, tmp_path, battles, arena):
     assert len(server.requests) == 16 and again.verdicts["cached"].all()
 
 
+def test_battles_without_votes_are_refused_before_judging(battles, arena):
+    other = arena["votes"].assign(battle_id=lambda v: "other-" + v["battle_id"])
+    with pytest.raises(ArenaKitError, match="none of the 4 battles has a vote"):
+        bigcodereward(battles, HeuristicJudge(), other)
+    partial = arena["votes"].iloc[:2]
+    with pytest.warns(UserWarning, match="2 of 4 battles have no vote"):
+        result = bigcodereward(battles, HeuristicJudge(), partial, n_bootstrap=10)
+    assert result.summary()["n"].tolist() == [2]
+
+
 def test_malformed_verdicts_and_429s_are_counted(tmp_path, battles, arena):
     def script(request):
         text = last_user_text(request)

@@ -49,6 +49,8 @@ def games_table(verdicts: pd.DataFrame, *, strong_weight: float = 3.0) -> pd.Dat
     games["candidate"] = games["model_a"]
     games["baseline"] = games["model_b"]
     games["environment"] = games["env_a"].where(games["env_a"].notna(), "unknown")
+    # Prompts without a category (e.g. Arena-Hard's) still get a row in the breakdown.
+    games["category"] = games["category"].where(games["category"].notna(), "unknown")
     return games
 
 
@@ -282,6 +284,8 @@ def autocodearena(
         [{"candidate": baseline, "win_rate": 0.5, "win_rate_low": 0.5, "win_rate_high": 0.5}]
     )
     leaderboard = pd.concat([leaderboard, baseline_row], ignore_index=True)
+    counts = ["n_prompts", "n_games", "n_unparsed", "wins", "ties", "losses"]
+    leaderboard[counts] = leaderboard[counts].astype("Int64")
     leaderboard = leaderboard.sort_values("win_rate", ascending=False).reset_index(drop=True)
     leaderboard = leaderboard.rename(columns={"candidate": "model"})
     return AutoCodeArenaResult(

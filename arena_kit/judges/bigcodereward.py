@@ -9,6 +9,7 @@ paired interval for the lift from execution.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,23 @@ def bigcodereward(
     if modes is None:
         modes = ("code_only", "with_execution") if executions is not None else ("code_only",)
     battles = list(battles)
+    voted = set(map(str, votes["battle_id"]))
+    unvoted = [b.battle_id for b in battles if b.battle_id not in voted]
+    if len(unvoted) == len(battles):
+        # Checked before judging: an LLM judge would otherwise be paid for nothing.
+        raise ArenaKitError(
+            f"none of the {len(battles)} battles has a vote (battle ids such as "
+            f"{battles[0].battle_id!r} are not in votes['battle_id']). Fix: build the battles "
+            "from the votes (battle_inputs(votes, responses, ...)) or pass the matching votes"
+            if battles
+            else "no battles to judge"
+        )
+    if unvoted:
+        warnings.warn(
+            f"{len(unvoted)} of {len(battles)} battles have no vote; they are judged but not "
+            f"scored (first: {unvoted[0]!r})",
+            stacklevel=2,
+        )
     frames = []
     for judge in members:
         for mode in modes:

@@ -276,7 +276,10 @@ def score_judge(
                     row[metric] = scores[metric]
                     row[f"{metric}_low"], row[f"{metric}_high"] = bounds[metric]
                 rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["judge", "mode", "orientation", "classes", "category", "n", "n_unparsed"]
+    for metric in METRICS:
+        columns += [metric, f"{metric}_low", f"{metric}_high"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def execution_lift(
@@ -420,7 +423,14 @@ def position_consistency(verdicts: pd.DataFrame) -> pd.DataFrame:
                 "first_shown_wins": float(first_wins),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "judge", "mode", "n_pairs", "n_unreadable_pairs", "consistency",
+            "consistency_3class", "consistency_3class_low", "consistency_3class_high",
+            "first_shown_wins",
+        ],
+    )  # fmt: skip
 
 
 def fleiss_kappa(table: np.ndarray) -> float:

@@ -41,7 +41,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -582,12 +582,18 @@ class ModelClient:
             except ModelError as exc:
                 results[index] = Completion(text="", model=model, error=str(exc))
 
-        with (
-            tqdm(total=len(requests), desc=description, disable=not progress) as bar,
-            ThreadPoolExecutor(max_workers=self.config.concurrency) as pool,
-        ):
-            for _ in pool.map(one, range(len(requests))):
-                bar.update(1)
+        pool = ThreadPoolExecutor(max_workers=self.config.concurrency)
+        try:
+            with tqdm(total=len(requests), desc=description, disable=not progress) as bar:
+                futures = [pool.submit(one, index) for index in range(len(requests))]
+                # The bar moves as answers arrive, not in input order.
+                for future in as_completed(futures):
+                    future.result()
+                    bar.update(1)
+        finally:
+            # An interrupt (a notebook's stop button) drops the queued requests at once
+            # instead of waiting for all of them.
+            pool.shutdown(wait=True, cancel_futures=True)
         return [r for r in results if r is not None]
 
 

@@ -29,6 +29,9 @@ __all__ = ["FitCells", "Engine", "newton", "sandwich_covariance"]
 
 WIN, LOSS, DRAW = 0, 1, 2
 
+# Up to this many entries in an incidence matrix, dense arrays replace sparse ones.
+_DENSE_LIMIT = 20_000
+
 
 @dataclass(frozen=True)
 class FitCells:
@@ -76,7 +79,6 @@ class Engine:
         self.first = sp.csr_matrix((ones, (rows, cells.pair_i)), shape=shape)
         self.second = sp.csr_matrix((ones, (rows, cells.pair_j)), shape=shape)
         self.signed = (self.first - self.second).tocsr()  # d = theta_i - theta_j
-        self.signed_t = self.signed.T.tocsr()
         self.unsigned = (self.first + self.second).tocsr()
         n_cells = len(cells.cell_pair)
         kind = cells.cell_kind
@@ -92,6 +94,10 @@ class Engine:
             self.stat_maps = [per_pair(w), per_pair(w * score)]  # N, S
         else:
             self.stat_maps = [per_pair(w * (kind == k)) for k in (WIN, LOSS, DRAW)]
+        if n_pairs * self.n <= _DENSE_LIMIT:
+            # Small graphs: dense products beat scipy.sparse's per-call overhead.
+            self.first, self.second = self.first.toarray(), self.second.toarray()
+            self.signed, self.unsigned = self.signed.toarray(), self.unsigned.toarray()
 
     # -----------------------------------------------------------------------------------------
     def pair_stats(self, counts: Any) -> list[Any]:

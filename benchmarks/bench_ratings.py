@@ -319,7 +319,7 @@ def run_case(case: str, repeats: int, extra_rounds: int) -> dict[str, Any]:
         }
     else:
         print("  (choix not installed: skipped)")
-    for name, entry in others.items():
+    for entry in others.values():
         entry["ratio_vs_arena_kit"] = entry["point_plus_100_s"] / t_full
     report["others"] = others
     report["arena_kit"]["n_bootstrap_prior_rounds"] = full.n_bootstrap_prior
@@ -330,14 +330,10 @@ def run_case(case: str, repeats: int, extra_rounds: int) -> dict[str, Any]:
 
 def print_report(report: dict[str, Any]) -> None:
     ours = report["arena_kit"]
-    print(
-        f"\n### ({report['case']}) {report['n_models']} models / {report['n_votes']:,} votes\n"
-    )
+    print(f"\n### ({report['case']}) {report['n_models']} models / {report['n_votes']:,} votes\n")
     print("| implementation | point fit (s) | point + 100 bootstrap (s) | ratio | max Δ Elo |")
     print("|---|---|---|---|---|")
-    print(
-        f"| arena_kit | {ours['point_s']:.3f} | {ours['point_plus_100_s']:.3f} | 1 | 0 (ref.) |"
-    )
+    print(f"| arena_kit | {ours['point_s']:.3f} | {ours['point_plus_100_s']:.3f} | 1 | 0 (ref.) |")
     for name, entry in report["others"].items():
         note = (
             f" (extrapolated from {entry['extrapolated_from_rounds']} rounds)"
@@ -352,7 +348,8 @@ def print_report(report: dict[str, Any]) -> None:
         print(
             f"\narena_kit on ({report['case']}): aggregation of the DataFrame "
             f"{ours['aggregation_s']:.3f} s; point + 1000 bootstrap rounds "
-            f"{ours['point_plus_1000_s']:.3f} s; point + sandwich only {ours['sandwich_only_s']:.3f} s"
+            f"{ours['point_plus_1000_s']:.3f} s; point + sandwich only "
+            f"{ours['sandwich_only_s']:.3f} s"
         )
     if "memory" in report:
         m = report["memory"]

@@ -1,0 +1,44 @@
+"""Labeling sessions: blind side-by-side voting on executed code, in a notebook.
+
+>>> from arena_kit.labeling import ArenaSession
+>>> ArenaSession(store="votes.sqlite", annotator="alice")   # doctest: +SKIP
+
+See ``docs/labeling.md``. The widget classes need ipywidgets and anywidget; the controller
+(:class:`LabelingController`) works without a notebook.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .controller import CHOICES, Item, LabelingController, LabelingError
+from .items import BattleView, Turn, build_view, side_swapped
+from .quality import agreement
+from .runs import RunCache, RunOutput, code_hash, environment_for, sandbox_executor
+
+__all__ = [
+    "ArenaSession",
+    "LabelingController",
+    "LabelingError",
+    "Item",
+    "CHOICES",
+    "BattleView",
+    "Turn",
+    "build_view",
+    "side_swapped",
+    "RunCache",
+    "RunOutput",
+    "code_hash",
+    "environment_for",
+    "sandbox_executor",
+    "agreement",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # The widget layer imports ipywidgets and anywidget: only when asked for.
+    if name == "ArenaSession":
+        from .session import ArenaSession
+
+        return ArenaSession
+    raise AttributeError(name)

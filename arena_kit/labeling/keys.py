@@ -1,0 +1,113 @@
+"""Keyboard shortcuts for a labeling session: a tiny anywidget that listens for key presses.
+
+Core ipywidgets has no key events. This widget registers a ``keydown`` listener on
+``window`` in the *capture* phase, which runs before JupyterLab's own shortcut handler
+(Lumino listens on ``document``, also in the capture phase, and the capture phase goes
+window → document → …). A key is taken only when the focus is inside the session's widget
+and not in a text field, so typing a reason or editing code still works, and pressing ``1``
+in the session never turns a notebook cell into a heading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import anywidget
+import traitlets
+
+__all__ = ["KeyListener", "KEYS"]
+
+KEYS: dict[str, str] = {
+    "1": "A",
+    "2": "B",
+    "3": "tie",
+    "4": "both_bad",
+    "s": "skip",
+    "u": "undo",
+}
+"""Key → action."""
+
+_ESM = """
+const KEYS = new Set(["1", "2", "3", "4", "s", "u"]);
+
+function editable(node) {
+  if (!node || node.nodeType !== 1) return false;
+  if (node.isContentEditable) return true;
+  return ["INPUT", "TEXTAREA", "SELECT"].includes(node.tagName);
+}
+
+function render({ model, el }) {
+  el.classList.add("arena-keys");
+  el.tabIndex = 0;
+  el.setAttribute("role", "region");
+  el.setAttribute("aria-label", "labeling keyboard shortcuts");
+  const label = () => {
+    el.textContent = model.get("enabled")
+      ? "⌨ 1 A is better · 2 B is better · 3 tie · 4 both bad · s skip · u undo (click here first)"
+      : "⌨ keys off";
+  };
+  label();
+  model.on("change:enabled", label);
+  const root = () => el.closest(".arena-session") || el.parentElement;
+  const onKey = (event) => {
+    if (!model.get("enabled") || event.repeat) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = (event.key || "").toLowerCase();
+    if (!KEYS.has(key)) return;
+    const r = root();
+    if (!r || !r.isConnected) return;
+    const target = event.target;
+    const active = document.activeElement;
+    if (!(r.contains(target) || r.contains(active))) return;
+    if (editable(target) || editable(active)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    event.stopImmediatePropagation();
+    model.send({ type: "key", key });
+  };
+  window.addEventListener("keydown", onKey, true);
+  const onClick = (event) => {
+    const t = event.target;
+    if (editable(t) || (t && t.closest && t.closest("button"))) return;
+    el.focus({ preventScroll: true });
+  };
+  const r = root();
+  if (r) r.addEventListener("click", onClick);
+  model.on("change:focus_token", () => el.focus({ preventScroll: true }));
+  return () => {
+    window.removeEventListener("keydown", onKey, true);
+    if (r) r.removeEventListener("click", onClick);
+  };
+}
+
+export default { render };
+"""
+
+
+class KeyListener(anywidget.AnyWidget):
+    """Sends ``1``–``4``, ``s`` and ``u`` presses inside its session to ``on_key`` handlers."""
+
+    _esm = _ESM
+    enabled = traitlets.Bool(True).tag(sync=True)
+    focus_token = traitlets.Int(0).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._handlers: list[Callable[[str], None]] = []
+        self.on_msg(self._message)
+
+    def on_key(self, handler: Callable[[str], None]) -> None:
+        """Call ``handler(key)`` for every key press taken."""
+        self._handlers.append(handler)
+
+    def focus(self) -> None:
+        """Move the keyboard focus to the listener (so keys work without a click)."""
+        self.focus_token += 1
+
+    def _message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "key":
+            key = str(content.get("key", "")).lower()
+            if key in KEYS:
+                for handler in list(self._handlers):
+                    handler(key)

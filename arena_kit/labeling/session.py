@@ -1,0 +1,416 @@
+"""``ArenaSession``: blind side-by-side judging of executed code, in a notebook.
+
+>>> from arena_kit.labeling import ArenaSession
+>>> session = ArenaSession(store="votes.sqlite")   # doctest: +SKIP
+>>> session                                          # doctest: +SKIP
+
+The widgets are a thin layer over :class:`~arena_kit.labeling.controller.LabelingController`;
+every click goes through the same methods a program (or a test) can call: :meth:`click`,
+:meth:`press`, :meth:`start`.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+
+from .controller import CHOICES, Item, LabelingController, LabelingError
+from .keys import KEYS, KeyListener
+from .render import STYLE, markdown_html, output_html, redact
+from .runs import RunOutput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..store import VoteStore
+
+__all__ = ["ArenaSession", "BUTTON_LABELS"]
+
+BUTTON_LABELS: dict[str, str] = {
+    "A": "👈 A is better",
+    "B": "👉 B is better",
+    "tie": "🤝 Tie",
+    "both_bad": "👎 Both are bad",
+}
+"""Vote button labels, by screen choice."""
+
+_PENDING = RunOutput(status="running", message="the code is running in the sandbox…")
+
+
+class ArenaSession:
+    """A labeling session: log in, judge battles side by side, vote, skip, undo, resume.
+
+    Parameters
+    ----------
+    battles, responses
+        The battles and the responses they point into. Default: the bundled Arena-Hard
+        battles (:func:`arena_kit.datasets.bundled_battles`).
+    store
+        A :class:`~arena_kit.store.VoteStore` or a path (created if missing).
+    annotator
+        The annotator id; when missing the session asks for it first.
+    **options
+        Passed to :class:`~arena_kit.labeling.controller.LabelingController`: ``sampling``,
+        ``seed``, ``executor``, ``prefetch``, ``repeat_share``, ``gold``, ``gold_share``,
+        ``votes_per_battle``, ``max_workers``, ``source``.
+    """
+
+    def __init__(
+        self,
+        battles: pd.DataFrame | None = None,
+        responses: pd.DataFrame | None = None,
+        store: VoteStore | str = "votes.sqlite",
+        *,
+        annotator: str | None = None,
+        **options: Any,
+    ) -> None:
+        if battles is None:
+            from ..datasets import bundled_battles, bundled_responses
+
+            battles = bundled_battles()
+            if responses is None:
+                responses = bundled_responses()[1]
+        if responses is None:
+            raise ValueError("give the responses table that the battles point into")
+        self.controller = LabelingController(battles, responses, store, **options)
+        self._lock = threading.RLock()
+        self._shown = threading.Event()
+        self._listeners: list[Callable[[Item | None], None]] = []
+        self.transition_s: list[float] = []
+        """Seconds from each vote / skip to the next battle fully shown (outputs included)."""
+        self._pending_since: float | None = None
+        self._build()
+        if annotator:
+            self.start(annotator)
+
+    # ------------------------------------------------------------------------------------
+    # Widgets.
+
+    def _build(self) -> None:
+        self.title = widgets.HTML(
+            STYLE + "<b>arena-kit labeling</b> — judge the two answers by what their code does"
+        )
+        self.annotator_box = widgets.Text(
+            placeholder="your annotator id (a name or code; nothing else is stored)",
+            description="Annotator:",
+            layout=widgets.Layout(width="32em"),
+        )
+        self.start_button = widgets.Button(description="Start", button_style="primary")
+        self.start_button.on_click(lambda _: self.start(self.annotator_box.value))
+        self.annotator_box.on_submit(lambda _: self.start(self.annotator_box.value))
+        self.login = widgets.HBox([self.annotator_box, self.start_button])
+
+        self.count = widgets.HTML("")
+        self.bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="20em"))
+        self.prompt = widgets.HTML("")
+        self.panel_a = widgets.VBox(layout=widgets.Layout(width="50%"))
+        self.panel_b = widgets.VBox(layout=widgets.Layout(width="50%"))
+        self.panel_a.add_class("arena-panel")
+        self.panel_b.add_class("arena-panel")
+        self.panels = widgets.HBox([self.panel_a, self.panel_b])
+        self.reason = widgets.Text(
+            placeholder="optional: why? (a few words)",
+            description="Reason:",
+            layout=widgets.Layout(width="40em"),
+        )
+        self.buttons = {
+            choice: widgets.Button(
+                description=BUTTON_LABELS[choice],
+                disabled=True,
+                tooltip=f"key {key}",
+                layout=widgets.Layout(width="11em"),
+            )
+            for key, choice in (("1", "A"), ("2", "B"), ("3", "tie"), ("4", "both_bad"))
+        }
+        for choice, button in self.buttons.items():
+            button.on_click(lambda _, c=choice: self.click(c))
+        self.skip_button = widgets.Button(description="Skip", tooltip="key s")
+        self.undo_button = widgets.Button(description="Undo", tooltip="key u")
+        self.skip_button.on_click(lambda _: self.click("skip"))
+        self.undo_button.on_click(lambda _: self.click("undo"))
+        self.status = widgets.HTML("")
+        self.keys = KeyListener()
+        self.keys.on_key(self.press)
+        self.main = widgets.VBox(
+            [
+                widgets.HBox([self.count, self.bar]),
+                self.prompt,
+                self.panels,
+                self.reason,
+                widgets.HBox([*self.buttons.values(), self.skip_button, self.undo_button]),
+                self.status,
+                self.keys,
+            ],
+            layout=widgets.Layout(display="none"),
+        )
+        self.widget = widgets.VBox([self.title, self.login, self.main])
+        self.widget.add_class("arena-session")
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    # ------------------------------------------------------------------------------------
+    # Actions (the buttons and keys call these).
+
+    def start(self, annotator: str) -> None:
+        """Log ``annotator`` in and show their next battle (resuming where they stopped)."""
+        try:
+            item = self.controller.start(annotator)
+        except LabelingError as exc:
+            self.status.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
+            return
+        self.annotator_box.value = self.controller.annotator or ""
+        self.login.layout.display = "none"
+        self.main.layout.display = None
+        self.title.value = (
+            STYLE + "<b>arena-kit labeling</b> — annotator "
+            f"<code>{html.escape(self.controller.annotator or '')}</code>"
+        )
+        done, _ = self.controller.progress()
+        self.status.value = f"Welcome back: {done} done so far." if done else ""
+        self._show(item)
+
+    def click(self, action: str) -> None:
+        """Do what a button does: ``"A"``, ``"B"``, ``"tie"``, ``"both_bad"``, ``"skip"``,
+        ``"undo"``."""
+        try:
+            if action in CHOICES:
+                self._vote(action)
+            elif action == "skip":
+                self._pending_since = time.perf_counter()
+                self._show(None, advance="skip")
+            elif action == "undo":
+                item = self.controller.undo()
+                if item is None:
+                    self.status.value = "Nothing to undo."
+                else:
+                    self._show(item, message="Undone: judge this battle again.")
+            else:
+                raise ValueError(f"unknown action {action!r}")
+        except LabelingError as exc:
+            self.status.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
+
+    def press(self, key: str) -> None:
+        """Do what a key press does (``1``–``4``, ``s``, ``u``)."""
+        action = KEYS.get(key.lower())
+        if action is not None:
+            self.click(action)
+
+    def _vote(self, choice: str) -> None:
+        item = self.controller.current
+        if item is None:
+            raise LabelingError("no battle to vote on")
+        if not item.ready():
+            raise LabelingError("wait until both outputs are shown, then vote")
+        self._pending_since = time.perf_counter()
+        vote = self.controller.vote(choice, reason=self.reason.value)
+        said = {"A": "A is better", "B": "B is better", "tie": "a tie", "both_bad": "both bad"}
+        shown_a = vote["model_b"] if vote["swapped"] else vote["model_a"]
+        shown_b = vote["model_a"] if vote["swapped"] else vote["model_b"]
+        message = (
+            f"✓ Saved ({html.escape(said[choice])}). Revealed: A was "
+            f"<b>{html.escape(shown_a)}</b>, B was <b>{html.escape(shown_b)}</b>."
+        )
+        if vote.get("expected"):
+            agree = "agrees" if vote["expected"] == vote["winner"] else "differs from"
+            message += f" Gold battle: your answer {agree} the known answer."
+        self._show(self.controller.current, message=message, fresh=False)
+
+    # ------------------------------------------------------------------------------------
+    # Showing a battle.
+
+    def _show(
+        self,
+        item: Item | None,
+        *,
+        message: str | None = None,
+        advance: str | None = None,
+        fresh: bool = True,
+    ) -> None:
+        if advance == "skip":
+            self.controller.skip()
+            item = self.controller.current
+            message = "Skipped."
+        with self._lock:
+            self._shown.clear()
+            done, left = self.controller.progress()
+            self.count.value = f"<b>{done}</b> done / <b>{left}</b> left&nbsp;"
+            self.bar.max = max(done + left, 1)
+            self.bar.value = done
+            self.reason.value = ""
+            if message is not None:
+                self.status.value = message
+            if item is None:
+                self.prompt.value = "<b>All done — thank you!</b> No battle is left for you."
+                self.panel_a.children = ()
+                self.panel_b.children = ()
+                self._set_buttons(None)
+                self._mark_shown(None)
+                return
+            names = (item.view.model_a, item.view.model_b)
+            qc = " (quality check)" if item.qc else ""
+            self.prompt.value = (
+                f"<div class='arena-prompt'><b>Prompt{qc}</b>"
+                f"{markdown_html(redact(item.view.prompt, names))}</div>"
+            )
+            self.panel_a.children = self._panel(item, "A")
+            self.panel_b.children = self._panel(item, "B")
+            self._set_buttons(item)
+            self.keys.focus()
+        shown = item
+
+        def ready(_: Future[RunOutput]) -> None:
+            self._output_ready(shown)
+
+        for screen in ("A", "B"):
+            run = item.main_run(screen)
+            if run is not None:
+                run.add_done_callback(ready)
+        if item.ready():
+            self._output_ready(item)
+
+    def _panel(self, item: Item, screen: str) -> tuple[widgets.Widget, ...]:
+        names = (item.view.model_a, item.view.model_b)
+        children: list[widgets.Widget] = [
+            widgets.HTML(f"<div class='arena-side'>Model {screen}</div>")
+        ]
+        turns = item.turns(screen)
+        if not turns:
+            children.append(widgets.HTML("<i>(no answer)</i>"))
+        for index, turn in enumerate(turns):
+            if index > 0 and turn.user:
+                children.append(
+                    widgets.HTML(
+                        f"<div class='arena-prompt'><b>User, turn {index + 1}</b>"
+                        f"{markdown_html(redact(turn.user, names))}</div>"
+                    )
+                )
+            if len(turns) > 1:
+                children.append(widgets.HTML(f"<b>Answer, turn {index + 1}</b>"))
+            children.append(widgets.HTML(markdown_html(redact(turn.answer, names))))
+            if turn.code is None or turn.environment is None:
+                children.append(widgets.HTML("<i>(no runnable code in this answer)</i>"))
+                continue
+            output = widgets.HTML(output_html(_PENDING))
+            output.add_class("arena-output")
+            last = index == len(turns) - 1
+            run = item.runs.get((screen, index))
+            if run is not None:
+                self._bind(output, run)
+            elif not last:
+                output.value = ""
+                run_button = widgets.Button(description=f"▶ Run turn {index + 1}")
+                run_button.on_click(
+                    lambda _b, s=screen, i=index, o=output: self._run_turn(item, s, i, o)
+                )
+                children.append(run_button)
+            children.append(output)
+            children.append(self._editor(item, screen, index, turn.code, turn.language))
+        return tuple(children)
+
+    def _editor(
+        self, item: Item, screen: str, index: int, code: str, language: str | None
+    ) -> widgets.Widget:
+        editor = widgets.Textarea(value=code, layout=widgets.Layout(width="100%", height="14em"))
+        run = widgets.Button(description="▶ Run edited code", button_style="info")
+        result = widgets.HTML("")
+
+        def rerun(_: Any) -> None:
+            if self.controller.current is not item:
+                return
+            future = self.controller.rerun(screen, editor.value, turn=index)
+            result.value = output_html(_PENDING)
+            self._bind(result, future)
+
+        run.on_click(rerun)
+        box = widgets.Accordion(children=[widgets.VBox([editor, run, result])], selected_index=None)
+        box.set_title(0, f"Edit and re-run {screen}'s code")
+        return box
+
+    def _run_turn(self, item: Item, screen: str, index: int, output: widgets.HTML) -> None:
+        if self.controller.current is not item:
+            return
+        future = self.controller.run_turn(screen, index)
+        if future is not None:
+            output.value = output_html(_PENDING)
+            self._bind(output, future)
+
+    def _bind(self, target: widgets.HTML, future: Future[RunOutput]) -> None:
+        def done(f: Future[RunOutput]) -> None:
+            target.value = output_html(f.result())
+
+        future.add_done_callback(done)
+
+    def _set_buttons(self, item: Item | None) -> None:
+        ready = item is not None and item.ready()
+        for button in self.buttons.values():
+            button.disabled = not ready
+        self.skip_button.disabled = item is None
+
+    def _output_ready(self, item: Item) -> None:
+        with self._lock:
+            if self.controller.current is not item or not item.ready():
+                return
+            self._set_buttons(item)
+            self._mark_shown(item)
+
+    def _mark_shown(self, item: Item | None) -> None:
+        if self._shown.is_set():
+            return
+        if self._pending_since is not None:
+            self.transition_s.append(time.perf_counter() - self._pending_since)
+            self._pending_since = None
+        self._shown.set()
+        for listener in list(self._listeners):
+            listener(item)
+
+    # ------------------------------------------------------------------------------------
+    # For programs and tests.
+
+    def wait_shown(self, timeout: float = 60.0) -> bool:
+        """Block until the current battle is fully shown (both outputs in); False on timeout."""
+        return self._shown.wait(timeout)
+
+    def on_shown(self, listener: Callable[[Item | None], None]) -> None:
+        """Call ``listener(item)`` each time a battle is fully shown."""
+        self._listeners.append(listener)
+
+    def iter_widgets(self) -> Iterator[widgets.Widget]:
+        """Every widget of the session, depth first."""
+        stack: list[Any] = [self.widget]
+        while stack:
+            widget = stack.pop()
+            yield widget
+            stack.extend(getattr(widget, "children", ()) or ())
+
+    def html(self) -> str:
+        """All text the session sends to the browser (values, labels, tooltips), joined.
+
+        What the page's DOM can contain: the blind-judging tests search it for model names.
+        """
+        texts: list[str] = []
+        for widget in self.iter_widgets():
+            for value in widget.get_state().values():
+                if isinstance(value, str):
+                    texts.append(value)
+                elif isinstance(value, (list, tuple)):
+                    texts.extend(v for v in value if isinstance(v, str))
+        return "\n".join(texts)
+
+    @property
+    def store(self) -> VoteStore:
+        return self.controller.store
+
+    def close(self) -> None:
+        """Stop background runs and close the widgets."""
+        self.controller.close()
+        for widget in list(self.iter_widgets()):
+            widget.close()

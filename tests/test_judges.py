@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from openai_server import Reply, ScriptedOpenAIServer, judge_by_marker, last_user_text
 
+from arena_kit import judges as judges_module
 from arena_kit.errors import ArenaDataError, ArenaKitError
 from arena_kit.judges import (
     JUDGES,
@@ -469,3 +470,46 @@ def test_autocodearena_code_only_with_given_responses(tmp_path, arena):
     assert result.leaderboard.set_index("model").loc["alpha", "win_rate"] == pytest.approx(5 / 8)
     with pytest.raises(ArenaKitError, match="no answers to judge"):
         autocodearena(["alpha"], "beta", HeuristicJudge(), prompts=arena["prompts"])
+
+
+@pytest.mark.slow
+def test_autocodearena_with_the_real_sandbox(tmp_path):
+    """Answers run in the sandbox (bubblewrap); the judges see what really happened."""
+    programs = {
+        "solid": 'print("GO" + "OD", sum(range(10)))',  # stdout says GOOD, the code does not
+        "crashy": 'raise RuntimeError("boom")',
+        "base": "print(45)",
+    }
+
+    def script(request):
+        if request["messages"][0]["content"].startswith("You are an impartial"):
+            return judge_by_marker(request, style="label")
+        return Reply(text=f"```python\n{programs[request['model']]}\n```")
+
+    prompts = pd.DataFrame(
+        {"prompt_id": ["s1", "s2"], "instruction": ["sum 0..9", "add up 0 to 9"],
+         "category": ["problem_solving", "problem_solving"]}
+    )  # fmt: skip
+    with ScriptedOpenAIServer(script=script) as srv:
+        client = client_for(srv, tmp_path, solid={}, crashy={}, base={}, judge={})
+        execute = judges_module.sandbox_executor(progress=False)
+        heuristic = autocodearena(
+            ["solid", "crashy"], "base", HeuristicJudge(), prompts=prompts, client=client,
+            execute=execute, n_bootstrap=50, progress=False,
+        )  # fmt: skip
+        llm = autocodearena(
+            ["solid", "crashy"], "base", LLMJudge(client, "judge", style="arena"),
+            prompts=prompts, responses=heuristic.responses, executions=heuristic.executions,
+            n_bootstrap=50, progress=False,
+        )  # fmt: skip
+    runs = heuristic.executions.set_index("environment")
+    assert set(heuristic.executions["status"]) == {"ok", "runtime_error"}
+    assert runs.loc["python", "stdout"].str.contains("GOOD 45").any()
+    # 6 answers, but the two prompts' answers of one model are the same code: 3 runs.
+    assert len(heuristic.executions) == 3
+    board = heuristic.leaderboard.set_index("model")["win_rate"]
+    assert board["solid"] == 0.5  # both ran and printed: ties
+    assert board["crashy"] == 0.0  # a crash loses every game
+    # The scripted LLM judge sees "GOOD" only in solid's real stdout.
+    assert llm.leaderboard.set_index("model").loc["solid", "win_rate"] == 1.0
+    assert set(llm.verdicts["mode"]) == {"with_execution"}

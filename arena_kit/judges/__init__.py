@@ -18,6 +18,7 @@ from .base import JUDGES, MODES, VERDICT_COLUMNS, Judge, get_judge, register_jud
 from .battles import BattleInput, baseline_battles, battle_inputs, battles_frame
 from .bigcodereward import BigCodeRewardResult, bigcodereward
 from .ensemble import EnsembleJudge
+from .execute import sandbox_executor
 from .heuristic import HeuristicJudge
 from .llm import LLMJudge
 from .metrics import (
@@ -68,6 +69,7 @@ __all__ = [
     "position_consistency",
     "register_judge",
     "render_battle",
+    "sandbox_executor",
     "score_judge",
     "win_rates",
 ]

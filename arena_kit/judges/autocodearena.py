@@ -216,9 +216,10 @@ def autocodearena(
         Generates missing answers (with ``system_prompt``, default the environment-aware
         :data:`~arena_kit.models.DEFAULT_SYSTEM_PROMPT`). Without it, only given answers count.
     execute
-        ``execute(responses) -> executions``; the executions either carry a ``response_id``
-        column (used to fill ``responses.execution_id``) or the responses already name their
-        run. Default: no execution, code-only judging (unless ``executions`` is given).
+        ``execute(responses) -> executions``, e.g. :func:`~arena_kit.judges.sandbox_executor`;
+        the executions either carry a ``response_id`` column (one row per run response, used
+        to fill ``responses.execution_id``) or the responses already name their run. Default:
+        no execution, code-only judging (unless ``executions`` is given).
     executions
         Runs already made (joined with what ``execute`` returns).
     strong_weight, n_bootstrap, level, seed
@@ -265,13 +266,10 @@ def autocodearena(
     if execute is not None:
         new_runs = execute(answers)
         answers = _link_executions(answers, new_runs)
-        executions = (
-            new_runs
-            if executions is None
-            else pd.concat([executions, new_runs], ignore_index=True).drop_duplicates(
-                "execution_id"
-            )
-        )
+        runs = new_runs if executions is None else pd.concat([executions, new_runs])
+        # Responses with the same code share a run: one row per execution_id.
+        runs = runs.drop_duplicates("execution_id").drop(columns="response_id", errors="ignore")
+        executions = validate(runs, "executions", source="execute()") if len(runs) else executions
     mode = "with_execution" if executions is not None else "code_only"
     battles = baseline_battles(
         answers, candidates, baseline, prompts=prompts, executions=executions

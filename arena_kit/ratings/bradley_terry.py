@@ -649,7 +649,7 @@ def _bootstrap(
                 round_alpha[bad] = DEFAULT_PRIOR
                 prior_rounds += int(bad.sum())
         x0 = np.broadcast_to(x_hat, (size, engine.m))
-        result = newton(engine, stats, x0, round_alpha, tol=1e-9, max_iter=100, chord_inverse=chord)
+        result = newton(engine, stats, x0, round_alpha, tol=1e-8, max_iter=100, chord_inverse=chord)
         unconverged += int((~result.converged).sum())
         out[start : start + size] = result.x
     return out, prior_rounds, unconverged

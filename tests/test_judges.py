@@ -90,7 +90,7 @@ def arena(tmp_path):
         ("p2", "beta"): {"status": "ok", "stdout": "42"},
         ("p3", "alpha"): {"status": "timeout", "message": "wall-clock limit 10 s"},
         ("p3", "beta"): {"status": "ok", "stdout": "frame 1"},
-        ("p4", "alpha"): {"status": "blank_render"},
+        ("p4", "alpha"): {"status": "blank_render", "exit_code": None, "message": None},
         ("p4", "beta"): {"status": "blank_render"},
     }
     responses, executions = [], []
@@ -214,6 +214,10 @@ def test_render_shows_every_turn_runs_and_swaps(battles, arena):
     assert "[Assistant B, turn 1]\nGOOD" in swapped.text
     long_output = render_battle(battles[1], executions=runs, output_limit=100).text
     assert "GOOD 42" + "x" * 93 in long_output and "x" * 94 not in long_output
+    # Missing cells (None/NA exit code, no message) render as nothing, not as "nan"/"<NA>".
+    missing = render_battle(battles[3], executions=runs).text
+    assert "A's code: environment html, status blank_render\nstdout: (empty)" in missing
+    assert "nan" not in missing and "<NA>" not in missing
     code_only = render_battle(battles[0])
     assert "Execution of" not in code_only.text and "not its execution" in code_only.system
     with_picture = render_battle(battles[0], executions=runs, vision=True)

@@ -18,7 +18,7 @@ from ..schema import content_id
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["BattleInput", "battle_inputs", "baseline_battles", "battles_frame"]
+__all__ = ["BattleInput", "battle_inputs", "baseline_battles", "battles_frame", "is_missing"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,26 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in r.items()} for r in frame.to_dict(orient="records")]
 
 
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
+def is_missing(value: Any) -> bool:
+    """None, NaN, ``pd.NA`` or ``pd.NaT`` (table cells that hold nothing); lists are values."""
+    if value is None:
+        return True
+    if isinstance(value, (list, dict, tuple)):
+        return False
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+_missing = is_missing
+
+
+def _turn(row: Mapping[str, Any]) -> int:
+    value = row.get("turn")
+    return 1 if value is None or is_missing(value) else int(value)
 
 
 def _first_user_text(messages: Sequence[Mapping[str, Any]]) -> str:
@@ -107,7 +125,7 @@ def battle_inputs(
     for row in response_rows.values():
         key = (str(row["prompt_id"]), str(row["model"]))
         best = by_model.get(key)
-        if best is None or int(row.get("turn") or 1) > int(best.get("turn") or 1):
+        if best is None or _turn(row) > _turn(best):
             by_model[key] = row
     prompt_rows = {str(r["prompt_id"]): r for r in _records(prompts)} if prompts is not None else {}
     environments: dict[Any, Any] = {}

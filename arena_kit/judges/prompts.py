@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .battles import BattleInput
+from .battles import BattleInput, is_missing
 
 __all__ = [
     "JudgePrompt",
@@ -121,21 +121,23 @@ def _execution_text(
     lines = [
         f"Execution of {label}'s code: environment {execution.get('environment')}, "
         f"status {execution.get('status')}"
-        + (f" — {execution['message']}" if execution.get("message") else "")
+        + (
+            f" — {message}"
+            if isinstance(message := execution.get("message"), str) and message
+            else ""
+        )
     ]
-    if execution.get("exit_code") is not None and execution.get("exit_code") == execution.get(
-        "exit_code"
-    ):
+    if not is_missing(execution.get("exit_code")):
         lines.append(f"exit code: {execution['exit_code']}")
     for stream in ("stdout", "stderr"):
         value = execution.get(stream) or ""
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value.strip():  # NaN/NA cells are not text
             lines.append(f"{stream} (first {output_limit} characters):\n{value[:output_limit]}")
         else:
             lines.append(f"{stream}: (empty)")
     if image_number is not None:
         lines.append(f"screenshot: image {image_number} below")
-    elif execution.get("screenshot"):
+    elif isinstance(execution.get("screenshot"), str):
         lines.append("screenshot: taken, not shown to this judge")
     return "\n".join(lines)
 

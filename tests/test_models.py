@@ -320,3 +320,16 @@ def test_cache_can_be_switched_off(server, tmp_path, key):
     client.complete("m", HELLO)
     assert len(server.requests) == 2
     assert not Path(tmp_path / "cache").exists()
+
+
+def test_the_documented_example_configuration_is_valid():
+    config = ClientConfig.from_yaml(Path(__file__).parent.parent / "docs" / "models.example.yaml")
+    assert config.spec("gpt-4o").vision and config.spec("gpt-4o").price_out == 10.0
+    local = config.spec("qwen-coder-local")
+    assert local.api_key_env is None and local.model.startswith("Qwen/")
+    client = ModelClient(config)
+    assert client._endpoint(local) == ("http://127.0.0.1:8000/v1", None)
+    assert client._endpoint(config.spec("gpt-4o")) == (
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+    )

@@ -40,8 +40,20 @@ STATUS_COLORS: dict[str, str] = {
 """One colour per execution status, used by every chart that shows statuses."""
 
 
+FONT = "DejaVu Sans"
+"""The charts' font: installed by scripts/setup-system.sh, so vl-convert (which lays out the
+text) and the browser (which draws an exported SVG) measure labels with the same font and no
+label is clipped."""
+
+
 def _altair() -> Any:
     import altair as alt
+
+    if "arena_kit" not in alt.theme.names():
+
+        @alt.theme.register("arena_kit", enable=True)
+        def _theme() -> Any:
+            return alt.theme.ThemeConfig(config={"font": FONT})
 
     return alt
 

@@ -1,0 +1,158 @@
+"""The report pipeline as a user runs it: `arena-kit report`, then the HTML in a real browser."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from arena_kit import report
+from arena_kit.datasets import write_table
+from arena_kit.simulate import simulate_votes
+
+pytestmark = pytest.mark.slow
+
+
+def arena_kit(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "arena_kit", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One report of 1,500 simulated votes, built twice with the same seed."""
+    folder = tmp_path_factory.mktemp("report")
+    votes = simulate_votes(1500, seed=4, n_models=6).votes
+    votes_path = write_table(votes, folder / "votes.parquet", "votes")
+    first = arena_kit(
+        "report", "--votes", str(votes_path), "--out", "first", "--n-bootstrap", "20",
+        cwd=folder,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-3000:]
+    second = arena_kit(
+        "report", "--votes", str(votes_path), "--out", "second", "--n-bootstrap", "20",
+        cwd=folder,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr[-3000:]
+    return folder
+
+
+def test_report_folder_has_html_notebooks_tables_and_manifest(built):
+    out = built / "first"
+    assert (out / "report.html").stat().st_size > 10_000
+    assert sorted(p.name for p in (out / "notebooks").iterdir()) == sorted(
+        report.ANALYSIS_NOTEBOOKS
+    )
+    tables = {p.stem for p in (out / "tables").iterdir()}
+    assert {"leaderboard_all", "leaderboard_views", "votes_by_category", "position_bias"} <= tables
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["n_votes"] == 1500
+    assert manifest["parameters"]["seed"] == 0 and manifest["parameters"]["n_bootstrap"] == 20
+    assert len(next(iter(manifest["inputs"].values()))) == 64  # sha256 of the votes file
+    assert manifest["versions"]["pandas"] == pd.__version__
+    assert not list(built.glob(".*building*")), "no temporary folder may be left behind"
+
+
+def test_same_inputs_and_seed_give_the_same_numbers(built):
+    for table in ("leaderboard_all", "leaderboard_views", "position_bias"):
+        first = pd.read_csv(built / "first" / "tables" / f"{table}.csv")
+        second = pd.read_csv(built / "second" / "tables" / f"{table}.csv")
+        pd.testing.assert_frame_equal(first, second)
+
+
+def test_html_hides_code_and_says_the_votes_are_simulated(built):
+    html = (built / "first" / "report.html").read_text()
+    assert "SIMULATED" in html
+    assert "fit_bradley_terry(" not in html  # code cells are hidden
+    charts = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert len(charts) >= 3  # charts embedded as SVG images
+    drawn = [base64.b64decode(c).decode() for c in charts]
+    assert all("mark-" in svg and "<path" in svg for svg in drawn)  # not empty drawings
+    assert "cdn.jsdelivr" not in html and "cdnjs" not in html and "unpkg" not in html
+
+
+def test_html_opens_offline_in_chromium(built, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    failed, remote = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+
+        def route(request_route):
+            if request_route.request.url.startswith(("file:", "data:")):
+                request_route.continue_()
+            else:
+                remote.append(request_route.request.url)
+                request_route.abort()
+
+        page.route("**/*", route)
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.goto((built / "first" / "report.html").as_uri(), wait_until="load")
+        sizes = page.eval_on_selector_all(
+            'img[src^="data:image/svg"]', "images => images.map(i => i.naturalWidth)"
+        )
+        n_tables = page.locator("table").count()
+        leaderboard_text = page.inner_text("body")
+        shot = page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        browser.close()
+    assert remote == [] and failed == []
+    assert len(sizes) >= 3 and min(sizes) > 100 and n_tables >= 2
+    assert "sim-aurora" in leaderboard_text and "Caveats" in leaderboard_text
+    assert len(shot) > 50_000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--votes", "missing.jsonl"], "file not found"),
+        (["--votes", "{bad}"], "missing required column(s) 'winner'"),
+        (["--votes", "{good}", "--filter", "category=cooking"], "has no votes"),
+        (["--votes", "{good}", "--filter", "colour=red"], "unknown column 'colour'"),
+    ],
+)
+def test_bad_input_fails_clearly_and_writes_nothing(tmp_path, args, message):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("model_a,model_b\nx,y\n")
+    good = write_table(simulate_votes(50, seed=1).votes, tmp_path / "good.jsonl", "votes")
+    args = [a.format(bad=bad, good=good) for a in args]
+    result = arena_kit("report", *args, "--out", "out", cwd=tmp_path)
+    assert result.returncode != 0
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "good.jsonl"]
+
+
+def test_a_failing_notebook_names_its_cell_and_keeps_the_old_report(tmp_path, monkeypatch):
+    votes = write_table(simulate_votes(300, seed=2).votes, tmp_path / "v.jsonl", "votes")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("the previous report")
+    broken = tmp_path / "notebooks"
+    broken.mkdir()
+    source = json.loads((report.NOTEBOOKS_DIR / "04_rankings.ipynb").read_text())
+    source["cells"].append(
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "raise RuntimeError('boom in the last cell')"}
+    )  # fmt: skip
+    (broken / "04_rankings.ipynb").write_text(json.dumps(source))
+    monkeypatch.setattr(report, "NOTEBOOKS_DIR", broken)
+    with pytest.raises(report.ReportError, match=r"04_rankings.ipynb failed in cell .*boom"):
+        report.run(votes, out, notebooks=["04_rankings.ipynb"], n_bootstrap=0, progress=False)
+    assert (out / "report.html").read_text() == "the previous report"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -18,19 +18,40 @@ from pathlib import Path
 import pytest
 
 from arena_kit.sandbox import Limits, Status, available_backends, run, run_many
+from arena_kit.sandbox.dockerd import stop_shared_engine
 from arena_kit.sandbox.paths import work_root
+from arena_kit.sandbox.testing import docker_preparable, prepare_docker
 
 
 def backends_here() -> list:
     """pytest params, one per backend; one that cannot run here skips with the reason, except
-    in CI (``CI=true``), where a missing backend is a failure."""
+    in CI (``CI=true``), where a missing backend is a failure. Docker counts as available
+    when an engine can be started here (the ``ready`` fixture starts it and stops it)."""
     params = []
     for name, reason in available_backends().items():
+        if name == "docker" and reason is not None:
+            reason = docker_preparable()
         marks = []
         if reason is not None and os.environ.get("CI") != "true":
             marks.append(pytest.mark.skip(reason=f"{name} unavailable: {reason}"))
         params.append(pytest.param(name, marks=marks, id=name))
     return params
+
+
+@pytest.fixture(scope="module")
+def docker_engine():
+    """A Docker engine and the CI runtime image; an engine started here is stopped after."""
+    prepare_docker("ci")
+    yield
+    stop_shared_engine()
+
+
+@pytest.fixture
+def ready(request, backend):
+    """The backend under test, made ready (Docker: engine and image)."""
+    if backend == "docker":
+        request.getfixturevalue("docker_engine")
+    return backend
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -304,10 +325,10 @@ def _host_processes_with(text: str) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends_here())
 @pytest.mark.parametrize("case", HOSTILE, ids=[h.name for h in HOSTILE])
-def test_hostile_program(host, backend, case):
+def test_hostile_program(host, ready, case):
     code = host.fill(case.code)
     connections, datagrams = host.connections, host.datagrams
-    result = run(code, case.language, limits=LIMITS, backend=backend, cache=False)
+    result = run(code, case.language, limits=LIMITS, backend=ready, cache=False)
     assert result.status in case.expected, (case.name, result.message, result.stderr[-500:])
     assert result.message
     assert case.stdout_has in result.stdout, result.stdout[-500:]
@@ -331,13 +352,13 @@ def test_hostile_program(host, backend, case):
 
 
 @pytest.mark.parametrize("backend", backends_here())
-def test_concurrent_runs_do_not_see_each_other(backend):
+def test_concurrent_runs_do_not_see_each_other(ready):
     code = (
         "import os, time\nopen('mine-{n}.txt', 'w').write('{n}')\ntime.sleep(0.5)\n"
         "print(sorted(f for f in os.listdir('.') if f.startswith('mine')))\n"
     )
     jobs = [
-        {"code": code.replace("{n}", str(n)), "backend": backend, "cache": False} for n in range(8)
+        {"code": code.replace("{n}", str(n)), "backend": ready, "cache": False} for n in range(8)
     ]
     results = run_many(jobs, progress=False, max_workers=8)
     for n, result in enumerate(results):

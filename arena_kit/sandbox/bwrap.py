@@ -26,7 +26,7 @@ from .backend import Backend, Job, register_backend
 from .classify import classify_build, classify_run
 from .limits import Limits
 from .paths import artifacts_dir, runtime_dir, work_root
-from .process import RawRun, run_process
+from .process import RawRun, Started, run_process
 from .result import ExecutionResult
 from .runtimes import LAUNCHER_DIR, SANDBOX_RUNTIME
 from .workdir import WorkDir
@@ -223,15 +223,113 @@ def _private_go_cache(job_dir: Path) -> Path:
     return target
 
 
+class _Warm:
+    """A Python sandbox started ahead, waiting on its stdin for its code."""
+
+    def __init__(self, work: WorkDir, group: cgroups.Cgroup | None, started: Started) -> None:
+        self.work = work
+        self.group = group
+        self.started = started
+
+    @classmethod
+    def start(cls) -> _Warm:
+        from .runtimes import RUNTIMES, resolve
+
+        limits = Limits()
+        resolved = resolve(RUNTIMES["python"], "")
+        if isinstance(resolved, str):
+            raise RuntimeError(resolved)
+        command = list(resolved.run)
+        command.insert(2, "--wait")  # python launcher --wait main.py
+        work = WorkDir(limits.disk_mb)
+        group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
+        argv = bwrap_command(
+            work.path, command, env={"MPLCONFIGDIR": f"/work/{MPL_DIR}"}, tmp_mb=limits.disk_mb
+        )
+        started = Started(
+            argv, cgroup=group, rlimits=_rlimits(limits, limits.memory_mb, group), hold=True
+        )
+        return cls(work, group, started)
+
+    def discard(self) -> None:
+        self.started.abandon()
+        if self.group is not None:
+            self.group.remove()
+        self.work.cleanup()
+
+
 @register_backend
 class BwrapBackend(Backend):
     """Runs jobs with bubblewrap (the default on Linux)."""
 
     name = "bwrap"
 
+    def __init__(self) -> None:
+        self._warm: list[_Warm] = []
+        self._warm_size = 0
+        self._warm_lock = threading.Lock()
+        self._refilling = False
+
     @classmethod
     def unavailable_reason(cls) -> str | None:
         return _probe()
+
+    def warm(self, size: int) -> None:
+        """Keep ``size`` Python sandboxes started ahead of need (0: none).
+
+        A warm sandbox has its namespaces, cgroup, work dir and interpreter ready and waits
+        for its code; each serves exactly one job (isolation is unchanged). Used for Python
+        jobs with default limits, no extra files and no package layer.
+        """
+        self._warm_size = size
+        if size == 0:
+            self.close()
+        else:
+            self._refill()
+
+    def close(self) -> None:
+        """End the warm sandboxes."""
+        self._warm_size = 0
+        with self._warm_lock:
+            entries, self._warm = self._warm, []
+        for entry in entries:
+            entry.discard()
+
+    def _refill(self) -> None:
+        with self._warm_lock:
+            if self._refilling:
+                return
+            self._refilling = True
+
+        def fill() -> None:
+            try:
+                while True:
+                    with self._warm_lock:
+                        if len(self._warm) >= self._warm_size:
+                            return
+                    entry = _Warm.start()
+                    with self._warm_lock:
+                        self._warm.append(entry)
+            finally:
+                with self._warm_lock:
+                    self._refilling = False
+
+        threading.Thread(target=fill, daemon=True, name="arena-kit-warm").start()
+
+    def _take_warm(self, job: Job) -> _Warm | None:
+        eligible = (
+            job.runtime.runtime.name == "python"
+            and job.limits == Limits()
+            and not job.layer
+            and not job.files
+            and job.runtime.source == "main.py"
+        )
+        if not eligible or not self._warm_size:
+            return None
+        with self._warm_lock:
+            entry = self._warm.pop(0) if self._warm else None
+        self._refill()
+        return entry
 
     def execute(self, job: Job) -> ExecutionResult:
         limits = job.limits
@@ -246,8 +344,9 @@ class BwrapBackend(Backend):
             backend=self.name,
         )
         extra_dirs: list[Path] = []
+        warm = self._take_warm(job)
         try:
-            with WorkDir(limits.disk_mb) as work:
+            with warm.work if warm is not None else WorkDir(limits.disk_mb) as work:
                 work.write(runtime.source, job.code)
                 for name, text in job.files.items():
                     work.write(name, text)
@@ -261,6 +360,8 @@ class BwrapBackend(Backend):
                     if primed.is_dir():
                         shutil.copytree(primed, work.path / MPL_DIR)
                         env["MPLCONFIGDIR"] = f"/work/{MPL_DIR}"
+                if warm is not None:
+                    warm.started.release()
                 if runtime.runtime.name == "go":
                     gocache = work_root() / f"{work.path.name}-gocache"
                     extra_dirs.append(gocache)
@@ -310,7 +411,11 @@ class BwrapBackend(Backend):
         except Exception as error:  # the sandbox failed, not the code: say so, keep going
             result.status = Status.SANDBOX_ERROR
             result.message = f"sandbox error: {type(error).__name__}: {error}"
+            if warm is not None and warm.started.process.returncode is None:
+                warm.started.abandon()
         finally:
+            if warm is not None and warm.group is not None:
+                warm.group.remove()
             for directory in extra_dirs:
                 shutil.rmtree(directory, ignore_errors=True)
         if result.wall_s is None:

@@ -1,22 +1,461 @@
-"""The Docker backend (filled in below)."""
+"""The Docker backend: each job in a fresh container of the runtime image.
+
+No network (``network_mode="none"``), a read-only root, tmpfs ``/work`` and ``/tmp``, every
+capability dropped, ``no-new-privileges``, a non-root user (65534), limits on processes,
+memory (no swap) and CPU, rlimits on CPU time and file size, and a hard wall clock that kills
+the container. Files go in and artifacts come out through ``tar`` streams of ``docker exec``
+(so the engine may be remote), and the container is removed after each job.
+
+The image is built locally from ``docker/`` (see :mod:`arena_kit.sandbox.docker_image`);
+``ARENA_KIT_DOCKER_IMAGE`` names another. ``DockerBackend.warm(n)`` keeps ``n`` containers
+started ahead of time (each still serves exactly one job).
+"""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import fnmatch
+import importlib
+import io
+import os
+import select
+import struct
+import tarfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..schema import Status
+from .artifacts import MAX_ARTIFACT_BYTES, MAX_ARTIFACTS, _mime, extract_data_urls
 from .backend import Backend, Job, register_backend
+from .cgroups import CgroupStats
+from .classify import classify_build, classify_run
+from .limits import Limits
+from .paths import artifacts_dir
+from .process import RawRun
 from .result import ExecutionResult
 
-__all__ = ["DockerBackend"]
+__all__ = ["DockerBackend", "docker_image"]
+
+
+def _sdk() -> Any:
+    """The ``docker`` SDK (imported by name: the repository's docker/ folder is not it)."""
+    return importlib.import_module("docker")
+
+
+SANDBOX_USER = "65534:65534"
+_ENV = {
+    "PATH": "/opt/arena/venv/bin:/opt/arena/bin:/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+    "MPLBACKEND": "Agg",
+    "MPLCONFIGDIR": "/tmp/matplotlib",
+    "SDL_VIDEODRIVER": "dummy",
+    "SDL_AUDIODRIVER": "dummy",
+    "NO_COLOR": "1",
+}
+_FORK_REFUSED = ("Resource temporarily unavailable", "Cannot fork", "BlockingIOError")
+
+
+def docker_image(client: Any) -> str | None:
+    """The runtime image to use: ``$ARENA_KIT_DOCKER_IMAGE``, else :full, else :ci."""
+    docker = _sdk()
+
+    from .docker_image import image_name
+
+    explicit = os.environ.get("ARENA_KIT_DOCKER_IMAGE")
+    for name in [explicit] if explicit else [image_name("full"), image_name("ci")]:
+        try:
+            client.images.get(name)
+            return name
+        except docker.errors.ImageNotFound:
+            continue
+    return None
+
+
+def _client() -> Any:
+    docker = _sdk()
+
+    return docker.from_env(timeout=120)
+
+
+def _read_frames(
+    sock: Any, deadline: float, cap: int
+) -> tuple[bytearray, bytearray, bool, bool, bool]:
+    """Read a multiplexed exec stream: (stdout, stderr, truncated, exceeded, timed_out)."""
+    raw = sock._sock
+    raw.setblocking(False)
+    buffers = {1: bytearray(), 2: bytearray()}
+    pending = bytearray()
+    truncated = exceeded = False
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return buffers[1], buffers[2], truncated, exceeded, True
+        ready, _, _ = select.select([raw], [], [], remaining)
+        if not ready:
+            continue
+        try:
+            chunk = raw.recv(65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            return buffers[1], buffers[2], truncated, exceeded, False
+        pending += chunk
+        while len(pending) >= 8:
+            stream, size = struct.unpack(">BxxxL", pending[:8])
+            if len(pending) < 8 + size:
+                break
+            data = bytes(pending[8 : 8 + size])
+            del pending[: 8 + size]
+            buffer = buffers.get(stream, buffers[2])
+            room = cap - len(buffer)
+            if len(data) > room:
+                buffer += data[: max(room, 0)]
+                truncated = exceeded = True
+            else:
+                buffer += data
+        if exceeded:
+            return buffers[1], buffers[2], truncated, exceeded, False
+
+
+class _Container:
+    """One started container (one job)."""
+
+    def __init__(self, client: Any, image: str, limits: Limits) -> None:
+        docker = _sdk()
+
+        self.client = client
+        self.limits = limits
+        memory = f"{max(limits.memory_mb, limits.build_memory_mb)}m"
+        tmpfs = f"size={limits.disk_mb}m,mode=1777,exec"
+        self.container = client.containers.run(
+            image,
+            ["sleep", "86400"],
+            detach=True,
+            user=SANDBOX_USER,
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/work": tmpfs, "/tmp": tmpfs},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=limits.pids,
+            mem_limit=memory,
+            memswap_limit=memory,
+            nano_cpus=int(1e9 * min(os.cpu_count() or 1, 2)),
+            ulimits=[
+                docker.types.Ulimit(name="cpu", soft=int(limits.cpu_s), hard=int(limits.cpu_s) + 1),
+                docker.types.Ulimit(
+                    name="fsize", soft=limits.file_mb * 2**20, hard=limits.file_mb * 2**20
+                ),
+                docker.types.Ulimit(name="core", soft=0, hard=0),
+            ],  # fmt: skip
+            working_dir="/work",
+            environment=_ENV,
+            labels={"arena-kit": "job"},
+            hostname="sandbox",
+        )
+        self.killed = False
+        self.pids_refused = 0
+        self.oom_kills = 0
+
+    def set_memory(self, memory_mb: int) -> None:
+        memory = f"{memory_mb}m"
+        self.container.update(mem_limit=memory, memswap_limit=memory)
+
+    def exec(
+        self, command: list[str], *, wall_s: float, cap: int, env: dict[str, str] | None = None
+    ) -> RawRun:
+        api = self.client.api
+        started = time.monotonic()
+        exec_id = api.exec_create(
+            self.container.id, command, stdout=True, stderr=True, environment=env or {},
+            workdir="/work", user=SANDBOX_USER,
+        )["Id"]  # fmt: skip
+        sock = api.exec_start(exec_id, socket=True)
+        try:
+            stdout, stderr, truncated, exceeded, timed_out = _read_frames(
+                sock, started + wall_s, cap
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                sock.close()
+        if timed_out or exceeded:
+            self.kill()
+        exit_code = None
+        for _ in range(200):
+            info = api.exec_inspect(exec_id)
+            if not info.get("Running"):
+                exit_code = info.get("ExitCode")
+                break
+            if self.killed:
+                break
+            time.sleep(0.01)
+        wall = time.monotonic() - started
+        signal_number = None
+        if exit_code is not None and 128 < exit_code <= 128 + 64:
+            signal_number, exit_code = exit_code - 128, None
+        if self.killed and exit_code is None and signal_number is None:
+            signal_number = 9
+        return RawRun(
+            exit_code=exit_code, signal=signal_number, stdout=bytes(stdout),
+            stderr=bytes(stderr), truncated=truncated, output_exceeded=exceeded,
+            timed_out=timed_out, wall_s=wall, cpu_s=None, peak_mb=None,
+        )  # fmt: skip
+
+    def put_files(self, files: dict[str, str]) -> None:
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            for name, text in files.items():
+                data = text.encode("utf-8")
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o644
+                tar.addfile(info, io.BytesIO(data))
+        payload = base64.b64encode(archive.getvalue()).decode("ascii")
+        raw = self.exec(
+            ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work'],
+            wall_s=30, cap=10_000, env={"ARENA_FILES": payload},
+        )  # fmt: skip
+        if raw.exit_code != 0:
+            raise RuntimeError(f"could not copy the code in: {raw.stderr.decode()[-300:]}")
+
+    def stats(self) -> CgroupStats:
+        result = CgroupStats()
+        try:
+            stats = self.container.stats(stream=False)
+            memory = stats.get("memory_stats", {})
+            result.peak_bytes = memory.get("max_usage") or memory.get("usage")
+            result.oom_kills = int(memory.get("failcnt", 0) > 0 and self.killed_by_oom())
+            usage = stats.get("cpu_stats", {}).get("cpu_usage", {}).get("total_usage")
+            result.cpu_s = usage / 1e9 if usage else None
+        except Exception:
+            pass
+        return result
+
+    def killed_by_oom(self) -> bool:
+        with contextlib.suppress(Exception):
+            self.container.reload()
+            return bool(self.container.attrs["State"].get("OOMKilled"))
+        return False
+
+    def fetch_artifacts(self, destination: Path, exclude: set[str]) -> list[dict[str, Any]]:
+        raw = self.exec(
+            ["tar", "-c", "-C", "/work", "."], wall_s=30, cap=MAX_ARTIFACT_BYTES + 2**20
+        )
+        if raw.exit_code != 0 or raw.output_exceeded:
+            return []
+        found: list[dict[str, Any]] = []
+        with tarfile.open(fileobj=io.BytesIO(raw.stdout)) as tar:
+            for member in tar:
+                name = os.path.normpath(member.name).lstrip("./")
+                if not member.isreg() or not name or name.startswith("..") or name in exclude:
+                    continue  # links, devices and directories are never followed or kept
+                if any(name.startswith(prefix + "/") for prefix in exclude):
+                    continue
+                if len(found) >= MAX_ARTIFACTS:
+                    break
+                handle = tar.extractfile(member)
+                if handle is None:
+                    continue
+                data = handle.read()
+                target = destination / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                found.append({"name": name, "path": str(target), "size": len(data),
+                              "mime": _mime(name)})  # fmt: skip
+        return found
+
+    def read_cgroup_counts(self) -> None:
+        """Keep the kernel's counts of refused forks and OOM kills (a local engine only).
+
+        Read before the container is killed: its cgroup goes with it.
+        """
+        for root in ("/sys/fs/cgroup/{c}/docker/{id}", "/sys/fs/cgroup/docker/{id}",
+                     "/sys/fs/cgroup/system.slice/docker-{id}.scope"):  # fmt: skip
+            pids = Path(root.format(c="pids", id=self.container.id)) / "pids.events"
+            memory = Path(root.format(c="memory", id=self.container.id))
+            with contextlib.suppress(OSError, ValueError):
+                for line in pids.read_text().splitlines():
+                    if line.startswith("max "):
+                        self.pids_refused = max(self.pids_refused, int(line.split()[1]))
+            for name, key in (("memory.oom_control", "oom_kill "), ("memory.events", "oom_kill ")):
+                with contextlib.suppress(OSError, ValueError):
+                    for line in (memory / name).read_text().splitlines():
+                        if line.startswith(key):
+                            self.oom_kills = max(self.oom_kills, int(line.split()[1]))
+
+    def kill(self) -> None:
+        self.read_cgroup_counts()
+        self.killed = True
+        with contextlib.suppress(Exception):
+            self.container.kill()
+
+    def remove(self) -> None:
+        with contextlib.suppress(Exception):
+            self.container.remove(force=True)
 
 
 @register_backend
 class DockerBackend(Backend):
-    """Runs jobs in containers of the runtime image built from ``docker/``."""
+    """Runs jobs in containers of the arena-kit runtime image (see ``docker/``)."""
 
     name = "docker"
 
+    def __init__(self) -> None:
+        self.client = _client()
+        image = docker_image(self.client)
+        if image is None:
+            raise RuntimeError("the runtime image is missing")
+        self.image: str = image
+        labels = self.client.images.get(self.image).labels or {}
+        self.runtimes = set(labels.get("arena-kit.runtimes", "python,c").split(","))
+        self._warm: list[_Container] = []
+        self._warm_size = 0
+        self._warm_lock = threading.Lock()
+
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        return "not implemented yet"
+        try:
+            _sdk()
+        except ImportError:
+            return "the docker Python package is missing (pip install docker)"
+        from .dockerd import engine_reachable
 
-    def execute(self, job: Job) -> ExecutionResult:  # pragma: no cover
-        raise NotImplementedError
+        if not engine_reachable():
+            return (
+                "no Docker engine is reachable (DOCKER_HOST or /var/run/docker.sock); "
+                "start one (python -m arena_kit.sandbox dockerd) or install docker.io"
+            )
+        try:
+            client = _client()
+            if docker_image(client) is None:
+                return (
+                    "the runtime image is missing; build it with "
+                    "python -m arena_kit.sandbox image --flavor ci (or --flavor full)"
+                )
+        except Exception as error:
+            return f"the Docker engine failed: {error}"
+        return None
+
+    def warm(self, size: int) -> None:
+        """Keep ``size`` containers started ahead (with default limits); 0 turns it off."""
+        self._warm_size = size
+        self._refill()
+
+    def _refill(self) -> None:
+        def fill() -> None:
+            while True:
+                with self._warm_lock:
+                    if len(self._warm) >= self._warm_size:
+                        return
+                container = _Container(self.client, self.image, Limits())
+                with self._warm_lock:
+                    self._warm.append(container)
+
+        threading.Thread(target=fill, daemon=True).start()
+
+    def close(self) -> None:
+        """Remove the warm containers."""
+        self._warm_size = 0
+        with self._warm_lock:
+            containers, self._warm = self._warm, []
+        for container in containers:
+            container.remove()
+
+    def _container(self, limits: Limits) -> _Container:
+        if limits == Limits():
+            with self._warm_lock:
+                container = self._warm.pop() if self._warm else None
+            if container is not None:
+                self._refill()
+                return container
+        return _Container(self.client, self.image, limits)
+
+    def execute(self, job: Job) -> ExecutionResult:
+        limits = job.limits
+        runtime = job.runtime
+        result = ExecutionResult(
+            execution_id=job.execution_id, code=job.code, language=job.language,
+            environment=job.environment, status=Status.SANDBOX_ERROR, backend=self.name,
+        )  # fmt: skip
+        if runtime.runtime.name not in self.runtimes:
+            result.status = Status.UNSUPPORTED
+            result.message = (
+                f"unsupported: the Docker image {self.image} has no {runtime.runtime.name} "
+                "runtime; build the full one: python -m arena_kit.sandbox image --flavor full"
+            )
+            return result
+        container: _Container | None = None
+        started = time.monotonic()
+        enforced = ["wall:kill", "cpu:rlimit", "file_size:rlimit", "output:cap",
+                    "network:none", "disk:tmpfs", "memory:cgroup", "pids:cgroup"]  # fmt: skip
+        try:
+            container = self._container(limits)
+            container.put_files({runtime.source: job.code, **job.files})
+            env = dict(runtime.env)
+            if runtime.build:
+                build = list(runtime.build)
+                if runtime.runtime.name == "go":  # start from the image's primed cache
+                    build = ["sh", "-c", "cp -r /opt/arena/gocache /tmp/gocache 2>/dev/null; "
+                             'exec "$@"', "sh", *build]  # fmt: skip
+                container.set_memory(limits.build_memory_mb)
+                raw = container.exec(build, wall_s=limits.build_wall_s, cap=limits.output_bytes,
+                                     env=env)  # fmt: skip
+                result.build_log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
+                verdict = classify_build(raw, limits, Path(runtime.build[0]).name)
+                if verdict is not None:
+                    result.status, result.message = verdict
+                    result.exit_code, result.signal = raw.exit_code, raw.signal
+                    result.limits_enforced = enforced
+                    return result
+            container.set_memory(limits.memory_mb)
+            raw = container.exec(list(runtime.run), wall_s=limits.wall_s,
+                                 cap=limits.output_bytes, env=env)  # fmt: skip
+            container.read_cgroup_counts()
+            stats = container.stats()
+            raw.stats = stats
+            near_limit = bool(
+                stats.peak_bytes and stats.peak_bytes >= 0.95 * limits.memory_mb * 2**20
+            )
+            killed = raw.signal == 9 and not raw.timed_out and not raw.output_exceeded
+            if container.oom_kills or (killed and (container.killed_by_oom() or near_limit)):
+                raw.stats.oom_kills = 1
+            stderr_text = raw.stderr.decode("utf-8", "replace")
+            raw.stats.pids_refused = container.pids_refused
+            if any(marker in stderr_text for marker in _FORK_REFUSED):
+                raw.stats.pids_refused = max(1, container.pids_refused)
+            raw.cpu_s = stats.cpu_s
+            raw.peak_mb = stats.peak_bytes / 2**20 if stats.peak_bytes else None
+            result.status, result.message = classify_run(raw, limits, runtime.runtime.name)
+            result.exit_code, result.signal = raw.exit_code, raw.signal
+            result.stdout = raw.stdout.decode("utf-8", "replace")
+            result.stderr = stderr_text
+            result.truncated = raw.truncated
+            result.wall_s = round(raw.wall_s, 4)
+            result.cpu_s = round(raw.cpu_s, 4) if raw.cpu_s is not None else None
+            result.peak_mb = round(raw.peak_mb, 2) if raw.peak_mb is not None else None
+            result.limits_enforced = enforced
+            destination = artifacts_dir() / job.execution_id
+            if not container.killed:
+                exclude = {runtime.source, *job.files, *runtime.runtime.outputs}
+                result.artifacts = container.fetch_artifacts(destination, exclude)
+                result.artifacts = [
+                    a for a in result.artifacts
+                    if not any(fnmatch.fnmatch(a["name"], p) for p in exclude)
+                ]  # fmt: skip
+            result.artifacts += extract_data_urls(result.stdout, destination)
+        except Exception as error:
+            result.status = Status.SANDBOX_ERROR
+            result.message = f"sandbox error: {type(error).__name__}: {error}"
+        finally:
+            if container is not None:
+                container.remove()
+        if result.wall_s is None:
+            result.wall_s = round(time.monotonic() - started, 4)
+        return result

@@ -101,6 +101,10 @@ def _excepthook(kind, value, traceback):
 
 
 def main():
+    if sys.argv[1] == "--wait":
+        # A warm sandbox: started ahead, it waits until its code is in place.
+        sys.stdin.readline()
+        del sys.argv[1]
     path = sys.argv[1]
     with open(path, "rb") as handle:
         source = handle.read()

@@ -187,6 +187,9 @@ class ClientConfig:
             raise ModelError(f"{source}: models must be a mapping of name -> settings")
         spec_fields = {f.name for f in dataclasses.fields(ModelSpec)}
         for name, options in raw_models.items():
+            if isinstance(options, ModelSpec):
+                models[str(name)] = options
+                continue
             options = dict(options or {})
             bad = sorted(set(options) - spec_fields)
             if bad:
@@ -318,6 +321,16 @@ class ModelClient:
         elif not isinstance(config, ClientConfig):
             config = ClientConfig.from_dict(config)
         if overrides:
+            known = {f.name for f in dataclasses.fields(ClientConfig)}
+            unknown = sorted(set(overrides) - known)
+            if unknown:
+                raise ModelError(
+                    f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+                )
+            if "models" in overrides:
+                overrides["models"] = ClientConfig.from_dict(
+                    {"models": overrides["models"]}, source="models="
+                ).models
             config = dataclasses.replace(config, **overrides)
         if config.concurrency < 1:
             raise ModelError(f"concurrency must be at least 1 (got {config.concurrency})")

@@ -333,3 +333,16 @@ def test_the_documented_example_configuration_is_valid():
         "https://api.openai.com/v1",
         "OPENAI_API_KEY",
     )
+
+
+def test_overrides_are_checked_and_models_parsed(tmp_path):
+    base = ClientConfig.from_dict({"models": {"a": {"temperature": 0.0}}})
+    client = ModelClient(base, concurrency=2, models={"b": {"model": "served-b", "vision": True}})
+    assert client.config.concurrency == 2
+    assert client.config.spec("b").model == "served-b" and client.config.spec("b").vision
+    with pytest.raises(ModelError, match="unknown setting"):
+        ModelClient(base, concurency=2)
+    with pytest.raises(ModelError, match="API key is written"):
+        ModelClient(base, models={"b": {"api_key": "sk-1"}})
+    with pytest.raises(ModelError, match="at least 1"):
+        ModelClient(base, concurrency=0)

@@ -79,6 +79,11 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_by_annotator ON events (annotator, seq);
 CREATE INDEX IF NOT EXISTS events_by_target ON events (target);
+CREATE TABLE IF NOT EXISTS claims (
+    battle_id TEXT PRIMARY KEY,
+    annotator TEXT NOT NULL,
+    expires REAL NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS events_append_only_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the vote log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_append_only_delete BEFORE DELETE ON events
@@ -426,6 +431,49 @@ class VoteStore:
                 payload={},
             )
         return event
+
+    # ------------------------------------------------------------------------------------
+    # Claims: which battle each annotator is looking at (not part of the log).
+
+    def claim(self, battle_id: str, annotator: str, *, ttl_s: float = 900.0) -> bool:
+        """Reserve ``battle_id`` for ``annotator`` for ``ttl_s`` seconds.
+
+        Two annotators in a room should not judge the same battle at the same time when one
+        vote per battle is wanted. Returns False when another annotator holds an unexpired
+        claim on it. Claims are advisory and expire on their own (a closed laptop frees its
+        battles after ``ttl_s``).
+        """
+        now = time.time()
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT annotator, expires FROM claims WHERE battle_id = ?", (battle_id,)
+            ).fetchone()
+            if row is not None and row[0] != annotator and row[1] > now:
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO claims (battle_id, annotator, expires) VALUES (?, ?, ?)",
+                (battle_id, annotator, now + ttl_s),
+            )
+        return True
+
+    def claimed_by_others(self, annotator: str | None) -> set[str]:
+        """Battles that other annotators hold unexpired claims on."""
+        rows = self._rows(
+            "SELECT battle_id FROM claims WHERE annotator IS NOT ? AND expires > ?",
+            (annotator, time.time()),
+        )
+        return {row[0] for row in rows}
+
+    def release(self, annotator: str, battle_ids: list[str] | None = None) -> None:
+        """Drop ``annotator``'s claims (all of them, or those on ``battle_ids``)."""
+        with self._write() as conn:
+            if battle_ids is None:
+                conn.execute("DELETE FROM claims WHERE annotator = ?", (annotator,))
+            else:
+                conn.executemany(
+                    "DELETE FROM claims WHERE annotator = ? AND battle_id = ?",
+                    [(annotator, b) for b in battle_ids],
+                )
 
     # ------------------------------------------------------------------------------------
     # Reading.

@@ -257,12 +257,22 @@ class LabelingController:
         else:
             return None
         if qc is None:
+            taken = self.store.claimed_by_others(self.annotator)
+            candidates = [b for b in candidates if b not in taken] or candidates
             votes = _votes_frame(events)
-            pairs = [(self._records[b]["model_a"], self._records[b]["model_b"]) for b in candidates]
             ratings = current_ratings(votes) if self.sampling == "active" else None
-            battle_id = candidates[
-                choose_pair(pairs, votes, self.sampling, self._rng, ratings=ratings)
-            ]
+            while True:
+                pairs = [
+                    (self._records[b]["model_a"], self._records[b]["model_b"])
+                    for b in candidates
+                ]
+                battle_id = candidates[
+                    choose_pair(pairs, votes, self.sampling, self._rng, ratings=ratings)
+                ]
+                # Another annotator may have claimed it since: then pick again.
+                if len(candidates) == 1 or self.store.claim(battle_id, str(self.annotator)):
+                    break
+                candidates = [b for b in candidates if b != battle_id]
         else:
             battle_id = candidates[self._rng.randrange(len(candidates))]
         return self._item(battle_id, qc)
@@ -480,8 +490,13 @@ class LabelingController:
         return len(done), left
 
     def close(self) -> None:
-        """Stop background work (runs under way finish on their own)."""
+        """Stop background work (runs under way finish on their own); free claimed battles."""
         self._planner.shutdown(wait=False, cancel_futures=True)
+        if self.annotator:
+            try:
+                self.store.release(self.annotator)
+            except Exception:  # closing must not fail on a store that went away
+                pass
         self.runs.shutdown()
 
 

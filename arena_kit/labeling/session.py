@@ -100,10 +100,11 @@ class ArenaSession:
             placeholder="your annotator id (a name or code; nothing else is stored)",
             description="Annotator:",
             layout=widgets.Layout(width="32em"),
+            continuous_update=False,  # the value arrives on Enter (or leaving the box)
         )
         self.start_button = widgets.Button(description="Start", button_style="primary")
         self.start_button.on_click(lambda _: self.start(self.annotator_box.value))
-        self.annotator_box.on_submit(lambda _: self.start(self.annotator_box.value))
+        self.annotator_box.observe(self._typed, "value")
         self.login = widgets.HBox([self.annotator_box, self.start_button])
 
         self.count = widgets.HTML("")
@@ -160,8 +161,14 @@ class ArenaSession:
     # ------------------------------------------------------------------------------------
     # Actions (the buttons and keys call these).
 
+    def _typed(self, change: dict[str, Any]) -> None:
+        if change["new"].strip() and self.controller.annotator is None:
+            self.start(change["new"])
+
     def start(self, annotator: str) -> None:
         """Log ``annotator`` in and show their next battle (resuming where they stopped)."""
+        if self.controller.annotator and self.controller.annotator == annotator.strip():
+            return  # already started (Enter, then a click on Start)
         try:
             item = self.controller.start(annotator)
         except LabelingError as exc:
@@ -396,13 +403,17 @@ class ArenaSession:
 
         What the page's DOM can contain: the blind-judging tests search it for model names.
         """
+        return "\n".join(self.html_of(widget) for widget in self.iter_widgets())
+
+    @staticmethod
+    def html_of(widget: widgets.Widget) -> str:
+        """The text one widget sends to the browser (its string-valued state)."""
         texts: list[str] = []
-        for widget in self.iter_widgets():
-            for value in widget.get_state().values():
-                if isinstance(value, str):
-                    texts.append(value)
-                elif isinstance(value, (list, tuple)):
-                    texts.extend(v for v in value if isinstance(v, str))
+        for value in widget.get_state().values():
+            if isinstance(value, str):
+                texts.append(value)
+            elif isinstance(value, (list, tuple)):
+                texts.extend(v for v in value if isinstance(v, str))
         return "\n".join(texts)
 
     @property

@@ -9,6 +9,7 @@ UI (:class:`arena_kit.labeling.ArenaSession`) is a thin layer over it.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
 import time
@@ -263,8 +264,7 @@ class LabelingController:
             ratings = current_ratings(votes) if self.sampling == "active" else None
             while True:
                 pairs = [
-                    (self._records[b]["model_a"], self._records[b]["model_b"])
-                    for b in candidates
+                    (self._records[b]["model_a"], self._records[b]["model_b"]) for b in candidates
                 ]
                 battle_id = candidates[
                     choose_pair(pairs, votes, self.sampling, self._rng, ratings=ratings)
@@ -493,10 +493,9 @@ class LabelingController:
         """Stop background work (runs under way finish on their own); free claimed battles."""
         self._planner.shutdown(wait=False, cancel_futures=True)
         if self.annotator:
-            try:
+            # Closing must not fail on a store that went away.
+            with contextlib.suppress(Exception):
                 self.store.release(self.annotator)
-            except Exception:  # closing must not fail on a store that went away
-                pass
         self.runs.shutdown()
 
 

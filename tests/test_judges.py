@@ -326,12 +326,15 @@ def test_malformed_verdicts_and_429s_are_counted(tmp_path, battles, arena):
             return Reply(text="{'winner': broken json")  # b3: unreadable too
         return judge_by_marker(request)
 
-    with ScriptedOpenAIServer(script=script, queue=[Reply(status=429, retry_after="0")]) as srv:
-        judge = LLMJudge(client_for(srv, tmp_path), "judge-1")
+    trouble = [Reply(status=429, retry_after="0"), Reply(text="too late", delay_s=1.0)]
+    with ScriptedOpenAIServer(script=script, queue=trouble) as srv:
+        client = ModelClient(client_for(srv, tmp_path).config, timeout_s=0.3)
+        judge = LLMJudge(client, "judge-1")
         result = bigcodereward(
             battles, judge, arena["votes"], arena["executions"], n_bootstrap=20, progress=False
         )
-        assert len(srv.requests) == 17  # 16 games + the one 429 retried
+        assert len(srv.requests) == 18  # 16 games + the 429 and the timeout, both retried
+    assert client.usage()["retries"].sum() == 2
     counts = result.parse_counts.set_index(["mode", "parse_status"])["n"]
     assert counts[("with_execution", "unparseable")] == 4  # 2 battles × 2 orders
     assert counts[("with_execution", "json")] == 4

@@ -10,6 +10,10 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .blocks import SHELL_TAGS, CodeBlock, block_language, fenced_blocks
 
 __all__ = [
     "IMPORT_TO_DISTRIBUTION",
@@ -20,6 +24,14 @@ __all__ = [
     "js_dependencies",
     "distribution_for",
     "is_stdlib",
+    "Extracted",
+    "extract",
+    "detect_environment",
+    "code_environment",
+    "guess_language",
+    "block_kind",
+    "install_commands",
+    "merge_web_page",
 ]
 
 IMPORT_TO_DISTRIBUTION: dict[str, str] = {
@@ -205,3 +217,370 @@ def js_dependencies(code: str) -> list[str]:
             continue
         result.setdefault(package, None)
     return list(result)
+
+
+# ---------------------------------------------------------------------------------------------
+# Blocks, main code and environment (the visual-environments work). Fences are parsed by
+# arena_kit.blocks only; here each block's language is settled (by tag, else by content) and
+# the answer's environment is read from what the main code imports and contains.
+
+_MERMAID_HEAD = re.compile(
+    r"^\s*(?:%%.*\n\s*)*(?:graph|flowchart|sequenceDiagram|classDiagram|stateDiagram(?:-v2)?|"
+    r"erDiagram|gantt|pie|journey|gitGraph|mindmap|timeline|quadrantChart|requirementDiagram|"
+    r"C4Context|xychart-beta|sankey-beta|block-beta|packet-beta|architecture-beta|kanban)\b"
+)
+_SFC = re.compile(r"^\s*<template[\s>]", re.M)
+_SFC_SCRIPT = re.compile(r"^\s*<script(?:\s+setup|\s+lang=|\s*>)", re.M)
+_HTML_DOC = re.compile(r"<!DOCTYPE\s+html|<html[\s>]|<body[\s>]", re.I)
+_HTML_TAG = re.compile(r"^\s*<([a-zA-Z][\w-]*)[^>]*>", re.M)
+_GO = re.compile(r"^\s*package\s+\w+\s*$", re.M)
+_JAVA = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)?class\s+\w+|\bSystem\.out\.print")
+_RUST = re.compile(
+    r"\bfn\s+\w+\s*(?:<[^>]*>)?\s*\(|\blet\s+mut\s|\bprintln!\(|^\s*use\s+std::", re.M
+)
+_INCLUDE = re.compile(r"^\s*#\s*include\s*[<\"]([\w./]+)[>\"]", re.M)
+_CPP_HINTS = re.compile(r"\bstd::|\busing\s+namespace\b|\bcout\s*<<|\btemplate\s*<|\bclass\s+\w+")
+_TS_HINTS = re.compile(
+    r"^\s*(?:export\s+)?(?:interface|type)\s+\w+|:\s*(?:string|number|boolean|void|any|unknown)"
+    r"(?:\[\])?\s*[,)=;{]|<\w+(?:\[\])?>\s*\(|\bas\s+const\b",
+    re.M,
+)
+_JS_HINTS = re.compile(
+    r"\b(?:const|let|var)\s+\w+\s*=|\bfunction\s*\w*\s*\(|=>|\bconsole\.\w+\(|\brequire\(|"
+    r"\bdocument\.|^\s*(?:import|export)\s",
+    re.M,
+)
+_JSX = re.compile(r"return\s*\(?\s*<[A-Za-z>]|=>\s*\(?\s*<[A-Za-z>]|\bclassName=|<[A-Z]\w*[\s/>]")
+_SHELL_HEAD = re.compile(
+    r"^\s*(?:\$\s+|sudo\s+|pip3?\s|python3?\s+-m\s|npm\s|npx\s|yarn\s|pnpm\s|apt(?:-get)?\s|"
+    r"brew\s|conda\s|cargo\s|go\s+(?:run|get|install|mod|build)\b|cd\s|export\s|mkdir\s|git\s|"
+    r"curl\s|wget\s|streamlit\s+run|gradio\s|node\s|deno\s|bun\s|javac?\s|gcc\s|g\+\+\s|"
+    r"rustc\s|chmod\s|source\s)"
+)
+_INSTALL = re.compile(
+    r"^\s*(?:\$\s+)?(?:sudo\s+)?(?:pip3?\s+install|python3?\s+-m\s+pip\s+install|"
+    r"npm\s+(?:install|i|add)|yarn\s+add|pnpm\s+(?:add|install)|cargo\s+add|go\s+get|"
+    r"apt(?:-get)?\s+install|conda\s+install)\b.*$",
+    re.M,
+)
+_PY_APPS = ("streamlit", "gradio", "pygame")
+_CODE_LANGUAGES = frozenset(
+    {"python", "javascript", "typescript", "html", "c", "cpp", "java", "go", "rust",
+     "mermaid", "markdown"}
+)  # fmt: skip
+
+
+def _python_statements(code: str) -> bool:
+    """True when ``code`` parses as Python and holds a real statement (not a bare literal)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.Expr):
+            if isinstance(node.value, ast.Call) and "(" in code:
+                return True
+            continue
+        return True
+    return False
+
+
+def _looks_like_markdown(text: str) -> bool:
+    """A heading and a list or table, and no line that looks like code or a command."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    heading = any(re.match(r"^\s{0,3}#{1,6}\s+\S", line) for line in lines)
+    structure = any(re.match(r"^\s*(?:[-*+]|\d+\.)\s+\S|^\|.*\|\s*$", line) for line in lines)
+    code_like = [
+        line for line in lines if re.search(r"[=;{}$]|^#!", line) or re.match(r"^[A-Z]{2,}\s", line)
+    ]
+    return heading and structure and len(code_like) <= len(lines) // 10
+
+
+def guess_language(code: str) -> str | None:
+    """The language of an untagged block, read from its content.
+
+    Returns a :data:`~arena_kit.schema.LANGUAGES` name, ``"shell"`` for commands, or None
+    (program output, configuration, prose).
+    """
+    text = code.strip()
+    if not text:
+        return None
+    if _MERMAID_HEAD.match(text):
+        return "mermaid"
+    if _SFC.search(text) and (_SFC_SCRIPT.search(text) or "{{" in text):
+        return "html"  # a Vue single-file component; code_environment tells it apart
+    if _HTML_DOC.search(text):
+        return "html"
+    if _GO.search(text) and re.search(r"^\s*func\s", text, re.M):
+        return "go"
+    if _JAVA.search(text) and not text.lstrip().startswith("<"):
+        return "java"
+    if re.search(r"^\s*fn\s+main\s*\(", text, re.M) or (
+        _RUST.search(text) and not _JS_HINTS.search(text)
+    ):
+        return "rust"
+    includes = _INCLUDE.findall(text)
+    if includes:
+        cpp = _CPP_HINTS.search(text) or any("." not in name for name in includes)
+        return "cpp" if cpp else "c"
+    if _python_statements(text):
+        return "python"
+    first = text.splitlines()[0]
+    if _SHELL_HEAD.match(first):
+        return "shell"
+    if _JS_HINTS.search(text) or _JSX.search(text):
+        return "typescript" if _TS_HINTS.search(text) else "javascript"
+    if _HTML_TAG.match(text) and "</" in text:
+        return "html"
+    if re.match(r"^\s*(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\(|class\s+\w+)", text):
+        return "python"  # Python that does not parse (models stop mid-answer)
+    if _looks_like_markdown(text):
+        return "markdown"
+    return None
+
+
+def block_kind(block: CodeBlock) -> str | None:
+    """The language of one block: its tag's, else guessed from its content.
+
+    Returns a :data:`~arena_kit.schema.LANGUAGES` name, ``"shell"``, or None (a language
+    nothing here runs, such as PHP or SQL, or no code).
+    """
+    if block.tag:
+        return "shell" if block.tag in SHELL_TAGS else block_language(block)
+    return guess_language(block.code)
+
+
+def install_commands(markdown: str) -> list[str]:
+    """Package-install commands (``pip install``, ``npm install`` ...) found in shell blocks."""
+    found: dict[str, None] = {}
+    for block in fenced_blocks(markdown):
+        if block.tag in SHELL_TAGS:
+            for match in _INSTALL.finditer(block.code):
+                found.setdefault(re.sub(r"^\s*\$\s+", "", match.group(0)).strip(), None)
+    return list(found)
+
+
+def _is_sfc(code: str) -> bool:
+    return bool(_SFC.search(code)) and (bool(_SFC_SCRIPT.search(code)) or "{{" in code)
+
+
+def _is_react(code: str) -> bool:
+    imports = js_imports(code)
+    if any(spec in ("react", "react-dom", "react-dom/client") for spec in imports):
+        return True
+    return bool(re.search(r"\b(?:React|ReactDOM)\.", code)) and bool(_JSX.search(code))
+
+
+def _is_vue_js(code: str) -> bool:
+    return "vue" in js_imports(code) and bool(
+        re.search(r"\b(?:createApp|defineComponent|ref|reactive)\s*\(", code)
+    )
+
+
+def _is_node(code: str) -> bool:
+    return bool(re.search(r"\brequire\(\s*['\"]|\bmodule\.exports\b|\bprocess\.argv\b", code))
+
+
+def code_environment(code: str, language: str | None) -> str | None:
+    """The environment one piece of code runs in, given its language.
+
+    Python is ``streamlit``, ``gradio`` or ``pygame`` when it imports that library (under any
+    alias: the imports are parsed, names such as ``st`` or ``gr`` prove nothing); JavaScript
+    and TypeScript are ``react`` when they import React (or use ``React.`` with JSX) and
+    ``vue`` when they import Vue; HTML holding a ``<template>`` component is ``vue``.
+    """
+    if language is None or language == "shell":
+        return None
+    if language == "python":
+        imported = python_imports(code)
+        for name in _PY_APPS:
+            if name in imported:
+                return name
+        return "python"
+    if language in ("javascript", "typescript"):
+        if _is_sfc(code):
+            return "vue"
+        if _is_react(code):
+            return "react"
+        if _is_vue_js(code):
+            return "vue"
+        return language
+    if language == "html":
+        return "vue" if _is_sfc(code) and not _HTML_DOC.search(code) else "html"
+    if language == "css":
+        return "html"
+    return language if language in _CODE_LANGUAGES else None
+
+
+_TAG_ENVIRONMENTS = {
+    "vue": "vue", "react": "react", "streamlit": "streamlit", "gradio": "gradio",
+    "pygame": "pygame", "jsx": None, "tsx": None,
+}  # fmt: skip
+
+
+@dataclass
+class Extracted:
+    """What a markdown answer holds and where it runs (see :func:`extract`)."""
+
+    environment: str | None
+    """A :data:`~arena_kit.schema.ENVIRONMENTS` name, or None when nothing here runs it."""
+    language: str | None
+    """The language of the main code (a :data:`~arena_kit.schema.LANGUAGES` name)."""
+    code: str
+    """The code to run: the main block, or a page merged from an answer's HTML/CSS/JS."""
+    main: CodeBlock | None
+    blocks: list[CodeBlock] = field(default_factory=list)
+    kinds: list[str | None] = field(default_factory=list)
+    """Each block's language (:func:`block_kind`), in order."""
+    install: list[str] = field(default_factory=list)
+    """Install commands found in shell blocks."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Other files of a multi-file answer, by the name the answer gives them."""
+    reason: str = ""
+    """Why this environment (for people debugging a detection)."""
+
+
+def _block_environment(block: CodeBlock, kind: str | None) -> str | None:
+    tagged = _TAG_ENVIRONMENTS.get(block.tag)
+    if tagged:
+        return tagged
+    if block.tag in ("jsx", "tsx") or kind in ("javascript", "typescript"):
+        env = code_environment(block.code, kind or "javascript")
+        if block.tag in ("jsx", "tsx") and env in ("javascript", "typescript"):
+            return "react" if _JSX.search(block.code) else env
+        return env
+    return code_environment(block.code, kind)
+
+
+def _file_name(block: CodeBlock) -> str | None:
+    """The file name an answer gives a block in its first line (``// script.js``)."""
+    first = block.code.strip().splitlines()[0] if block.code.strip() else ""
+    match = re.match(r"^\s*(?://|#|/\*|<!--)\s*([\w./-]+\.\w{1,5})\b", first)
+    return match.group(1).split("/")[-1] if match else None
+
+
+def merge_web_page(html_parts: list[str], css: list[str], scripts: list[str]) -> str:
+    """One self-contained page from an answer's HTML, CSS and JavaScript blocks.
+
+    A full document is the base (fragments are wrapped in one); each stylesheet or script
+    replaces the page's ``<link>``/``<script src>`` to a local file when there is one, else
+    goes into ``<head>`` / the end of ``<body>``.
+    """
+    documents = [part for part in html_parts if _HTML_DOC.search(part)]
+    if documents:
+        page = max(documents, key=len)
+    else:
+        body = "\n".join(html_parts)
+        page = (
+            '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n</head>\n<body>\n'
+            f"{body}\n</body>\n</html>\n"
+        )
+    local_link = re.compile(r"<link\b[^>]*\bhref=[\"'](?!https?:|//)[^\"']+\.css[\"'][^>]*>", re.I)
+    local_script = re.compile(
+        r"<script\b[^>]*\bsrc=[\"'](?!https?:|//)[^\"']+\.m?js[\"'][^>]*>\s*</script>", re.I
+    )
+
+    def literal(text: str) -> Callable[[re.Match[str]], str]:
+        return lambda _match: text  # a function: the inserted code's backslashes stay as they are
+
+    for sheet in css:
+        tag = f"<style>\n{sheet}\n</style>"
+        if local_link.search(page):
+            page = local_link.sub(literal(tag), page, count=1)
+        elif re.search(r"</head>", page, re.I):
+            page = re.sub(r"</head>", literal(tag + "\n</head>"), page, count=1, flags=re.I)
+        else:
+            page = tag + "\n" + page
+    for script in scripts:
+        tag = f"<script>\n{script}\n</script>"
+        if local_script.search(page):
+            page = local_script.sub(literal(tag), page, count=1)
+        elif re.search(r"</body>", page, re.I):
+            page = re.sub(r"</body>", literal(tag + "\n</body>"), page, count=1, flags=re.I)
+        else:
+            page += "\n" + tag
+    return page
+
+
+def extract(markdown: str) -> Extracted:
+    """Blocks, main code, install commands, language and environment of a markdown answer.
+
+    The main code is the longest block in a language that runs here (shell blocks never
+    count), as in the original; untagged blocks count by the language their content shows.
+    Multi-file answers: an answer whose runnable blocks are HTML plus CSS/JavaScript is one
+    web page (merged by :func:`merge_web_page`); a React component wins over the page that
+    hosts it; other blocks in the main block's language are kept in ``files`` when the
+    answer names them.
+    """
+    blocks = fenced_blocks(markdown)
+    kinds = [block_kind(block) for block in blocks]
+    install = install_commands(markdown)
+    runnable = [
+        (block, kind)
+        for block, kind in zip(blocks, kinds, strict=True)
+        if kind not in (None, "shell", "css")
+    ]
+    if not runnable:
+        text = markdown.strip()
+        if not blocks and _HTML_DOC.search(text[:200]):
+            return Extracted("html", "html", text, None, reason="a bare HTML document")
+        sheets = [b for b, k in zip(blocks, kinds, strict=True) if k == "css"]
+        if sheets:
+            page = merge_web_page([], [b.code for b in sheets], [])
+            return Extracted("html", "css", page, sheets[0], blocks, kinds, install,
+                             reason="CSS only, shown on an empty page")  # fmt: skip
+        return Extracted(None, None, "", None, blocks, kinds, install, reason="no runnable code")
+    environments = [_block_environment(block, kind) for block, kind in runnable]
+    for wanted in ("react", "vue"):
+        chosen = [pair for pair, env in zip(runnable, environments, strict=True) if env == wanted]
+        if chosen:
+            block, kind = max(chosen, key=lambda pair: len(pair[0].code))
+            language = (
+                "typescript"
+                if block.tag in ("tsx", "ts") or kind == "typescript"
+                else ("javascript")
+            )
+            return Extracted(
+                wanted, language, block.code, block, blocks, kinds, install,
+                files=_named_files(runnable, block), reason=f"a {wanted} component",
+            )  # fmt: skip
+    html_blocks = [b for b, k in runnable if k == "html"]
+    others = [k for _, k in runnable if k not in ("html", "javascript")]
+    if html_blocks and not others:
+        css = [b.code for b, k in zip(blocks, kinds, strict=True) if k == "css"]
+        scripts = [b.code for b, k in runnable if k == "javascript" and not _is_node(b.code)]
+        page = merge_web_page([b.code for b in html_blocks], css, scripts)
+        main = max(html_blocks, key=lambda b: len(b.code))
+        reason = "an HTML page" + (" merged from several blocks" if len(runnable) > 1 or css
+                                   else "")  # fmt: skip
+        return Extracted("html", "html", page, main, blocks, kinds, install, reason=reason)
+    index = max(range(len(runnable)), key=lambda i: len(runnable[i][0].code))
+    block, kind = runnable[index]
+    environment = environments[index]
+    language = kind
+    if environment in _PY_APPS:
+        language = "python"
+    return Extracted(
+        environment, language, block.code, block, blocks, kinds, install,
+        files=_named_files(runnable, block),
+        reason=f"the longest {kind} block" + (f" ({environment})" if environment != kind else ""),
+    )  # fmt: skip
+
+
+def _named_files(
+    runnable: Sequence[tuple[CodeBlock, str | None]], main: CodeBlock
+) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for block, _kind in runnable:
+        if block is main:
+            continue
+        name = _file_name(block)
+        if name:
+            files.setdefault(name, block.code)
+    return files
+
+
+def detect_environment(markdown: str) -> tuple[str | None, str | None]:
+    """(environment, language) of a markdown answer; (None, None) when nothing here runs it."""
+    found = extract(markdown)
+    return found.environment, found.language

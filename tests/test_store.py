@@ -238,3 +238,18 @@ def test_four_processes_casting_500_votes_each_at_once(tmp_path):
     order = list(votes["annotator"])
     switches = sum(a != b for a, b in zip(order, order[1:], strict=False))
     assert switches > 10
+
+
+def test_claims_keep_two_annotators_off_the_same_battle(tmp_path):
+    path = tmp_path / "votes.sqlite"
+    one, two = VoteStore(path), VoteStore(path)
+    assert one.claim("b-1", "ann-1")
+    assert one.claim("b-1", "ann-1")  # renewing one's own claim
+    assert not two.claim("b-1", "ann-2")
+    assert two.claimed_by_others("ann-2") == {"b-1"}
+    assert one.claimed_by_others("ann-1") == set()
+    assert two.claim("b-2", "ann-2", ttl_s=-1)  # already expired
+    assert one.claim("b-2", "ann-1")
+    one.release("ann-1")
+    assert two.claim("b-1", "ann-2")
+    assert len(one.iter_events()) == 0  # claims are not events

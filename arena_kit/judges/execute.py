@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..blocks import block_language, main_block
+from ..extract import extract
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,9 +26,10 @@ def sandbox_executor(
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """An ``execute(responses) -> executions`` callable built on :func:`arena_kit.sandbox.run_many`.
 
-    For each response, the main code block of its last answer (:func:`arena_kit.blocks.main_block`)
-    is run in the language its fence declares; answers without one are not run (their judges see
-    "no run"). ``run_options`` go to every run (``backend=``, ``limits=``…).
+    For each response, the code of its last answer as :func:`arena_kit.extract.extract` finds it
+    (main block or merged web page, language, environment, named extra files) is run; answers
+    with nothing runnable are not run (their judges see "no run"). ``run_options`` go to every
+    run (``backend=``, ``limits=``…).
 
     The returned table has one row per run response with a ``response_id`` column, which
     :func:`~arena_kit.judges.autocodearena` uses to fill ``responses.execution_id`` (two
@@ -45,10 +46,17 @@ def sandbox_executor(
         for response_id, messages in zip(
             responses["response_id"], responses["messages"], strict=True
         ):
-            block = main_block(last_answer(messages))
-            if block is None:
+            found = extract(last_answer(messages))
+            if found.environment is None or not found.code.strip():
                 continue
-            jobs.append({"code": block.code, "language": block_language(block)})
+            job: dict[str, Any] = {
+                "code": found.code,
+                "language": found.language,
+                "environment": found.environment,
+            }
+            if found.files:
+                job["files"] = dict(found.files)
+            jobs.append(job)
             response_ids.append(str(response_id))
         columns = ["response_id", "execution_id", "code", "language", "environment", "status"]
         if not jobs:

@@ -144,27 +144,31 @@ def distribution_chart(
 
 
 def outcome_chart(
-    executions: pd.DataFrame, *, by: str = "model", title: str = "Execution outcomes"
+    outcomes: pd.DataFrame, *, by: str = "model", title: str = "Execution outcomes"
 ) -> alt.Chart:
-    """Stacked shares of execution statuses per ``by`` value (model, language, environment)."""
-    import pandas as pd
+    """Stacked shares of execution statuses per ``by`` value (model, language, environment).
 
+    ``outcomes`` is a counts table: a ``by`` column and one column of counts per status (as
+    :func:`arena_kit.execution.outcome_table` returns; a ``total`` column is ignored).
+    """
     alt = _altair()
-    counts = pd.crosstab(executions[by], executions["status"])
+    counts = outcomes.set_index(by).drop(columns=["total"], errors="ignore")
     shares = counts.div(counts.sum(axis=1), axis=0)
     long = shares.stack().reset_index()
     long.columns = [by, "status", "share"]
     long["n"] = counts.stack().to_numpy()
-    statuses = [s for s in STATUS_COLORS if s in set(long["status"])]
+    long = long[long["n"] > 0]
+    statuses = [s for s in [*STATUS_COLORS, "no code"] if s in set(long["status"])]
+    colors = {**STATUS_COLORS, "no code": "#e0e0e0"}
     return (
         alt.Chart(long)
         .mark_bar()
         .encode(
             y=alt.Y(f"{by}:N", title=None),
-            x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of runs"),
+            x=alt.X("share:Q", axis=alt.Axis(format="%"), title="share of responses"),
             color=alt.Color(
                 "status:N",
-                scale=alt.Scale(domain=statuses, range=[STATUS_COLORS[s] for s in statuses]),
+                scale=alt.Scale(domain=statuses, range=[colors[s] for s in statuses]),
             ),
             order=alt.Order("status:N"),
             tooltip=[by, "status", "n", alt.Tooltip("share:Q", format=".1%")],

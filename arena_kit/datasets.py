@@ -47,6 +47,7 @@ __all__ = [
     "bundled_prompts",
     "bundled_responses",
     "bundled_battles",
+    "battle_responses",
     "bundled_votes",
     "BIGCODEARENA_ENVIRONMENTS",
 ]
@@ -655,6 +656,14 @@ def bundled_battles() -> pd.DataFrame:
     Read from ``data/battles/arena-hard-battles.jsonl`` (made by ``python -m arena_kit.bundle``).
     """
     return read_table(DATA_DIR / "battles" / "arena-hard-battles.jsonl", "battles")
+
+
+def battle_responses() -> pd.DataFrame:
+    """The responses that the bundled real battles use (a subset of :func:`bundled_responses`)."""
+    _, responses = bundled_responses()
+    battles = bundled_battles()
+    used = set(battles["response_a"]) | set(battles["response_b"])
+    return responses[responses["response_id"].isin(used)].reset_index(drop=True)
 
 
 def bundled_votes() -> pd.DataFrame:

@@ -48,12 +48,14 @@ __all__ = [
 ]
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+EXECUTE_NOTEBOOK = "01_execute.ipynb"
 ANALYSIS_NOTEBOOKS: tuple[str, ...] = (
     "03_votes_by_category.ipynb",
     "04_rankings.ipynb",
     "report.ipynb",
 )
-"""Run in this order; ``report.ipynb`` reads the tables the others wrote."""
+"""Run in this order (after ``01_execute`` when responses are given without executions);
+``report.ipynb`` reads the tables the others wrote."""
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -188,7 +190,7 @@ def run(
     *,
     responses: str | Path | None = None,
     executions: str | Path | None = None,
-    notebooks: Sequence[str] = ANALYSIS_NOTEBOOKS,
+    notebooks: Sequence[str] | None = None,
     seed: int = 0,
     n_bootstrap: int = 100,
     min_votes: int = 50,
@@ -207,7 +209,9 @@ def run(
     responses, executions
         Optional tables, passed to the notebooks that use them.
     notebooks
-        Notebook file names in ``notebooks/``, run in order.
+        Notebook file names in ``notebooks/``, run in order. Default: ``01_execute`` when
+        ``responses`` are given without ``executions`` (the sandbox runs them, cached), then
+        :data:`ANALYSIS_NOTEBOOKS`.
     seed, n_bootstrap, min_votes
         Passed to every notebook: the same inputs and seed give the same numbers.
     progress
@@ -242,6 +246,12 @@ def run(
         (building / "notebooks").mkdir()
         # The notebooks read the (filtered) votes the report was made from, kept with it.
         used_votes = write_frame(frame, building / "inputs" / "votes.parquet")
+        if notebooks is None:
+            notebooks = list(ANALYSIS_NOTEBOOKS)
+            if responses and not executions:
+                notebooks.insert(0, EXECUTE_NOTEBOOK)
+        if responses and not executions and EXECUTE_NOTEBOOK in notebooks:
+            executions = building / "inputs" / "executions.parquet"  # 01_execute writes it
         common = {
             "votes_path": str(used_votes),
             "responses_path": str(Path(responses).resolve()) if responses else "",
@@ -282,11 +292,21 @@ def run(
             "inputs": {
                 str(p): _sha256(Path(p))
                 for p in (votes_path, responses, executions)
-                if p and Path(p).is_file()
+                if p and Path(p).is_file() and building not in Path(p).parents
             },
             "n_votes": len(frame),
             "filters": filters or {},
-            "parameters": common | {"tables_dir": "tables", "votes_path": "inputs/votes.parquet"},
+            # Paths inside the report folder, relative to it.
+            "parameters": {
+                **common,
+                "tables_dir": "tables",
+                "votes_path": "inputs/votes.parquet",
+                **(
+                    {"executions_path": "inputs/executions.parquet"}
+                    if common["executions_path"].startswith(str(building))
+                    else {}
+                ),
+            },
             "versions": _versions(),
             "toolchains": _toolchains(),
             "commit": _commit(),

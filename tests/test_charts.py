@@ -40,10 +40,11 @@ def test_charts_of_30000_votes_carry_only_aggregates(many_votes):
 def test_outcome_chart_colours_statuses():
     import pandas as pd
 
-    executions = pd.DataFrame(
-        {"model": ["a", "a", "b", "b"], "status": ["ok", "timeout", "ok", "build_error"]}
-    )
-    spec = charts.outcome_chart(executions).to_dict()
+    outcomes = pd.DataFrame(
+        {"model": ["a", "b"], "ok": [1, 1], "timeout": [1, 0], "build_error": [0, 1],
+         "total": [2, 2]}
+    )  # fmt: skip
+    spec = charts.outcome_chart(outcomes).to_dict()
     scale = spec["encoding"]["color"]["scale"]
     assert scale["domain"] == ["ok", "build_error", "timeout"]
     assert scale["range"][0] == charts.STATUS_COLORS["ok"]

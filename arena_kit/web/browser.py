@@ -1,0 +1,402 @@
+"""Screenshots with Playwright driving the system Chromium; one browser serves many pages.
+
+The pages are untrusted code. The browser is launched with every connection sent to a proxy
+that does not exist (a loopback port bound but never listened on), loopback included
+(``<-loopback>`` removes Chromium's implicit bypass), WebRTC held to the proxy too, and each
+page's requests are intercepted: the page itself and CDN files found in the local cache are
+answered by arena-kit, everything else is aborted. A live app's context may reach exactly one
+``127.0.0.1:port`` (the bridge to the app's sandbox) and nothing else.
+
+Playwright's synchronous API belongs to one thread, so the browser lives on a worker thread
+and calls from any thread are queued to it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures
+import contextlib
+import os
+import queue
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import ArenaKitError
+from .assets import cdn_file
+from .build import Page
+
+__all__ = [
+    "Browser",
+    "BrowserUnavailableError",
+    "Render",
+    "get_browser",
+    "close_browser",
+    "is_blank",
+    "PAGE_URL",
+    "VIEWPORT",
+]
+
+PAGE_URL = "http://page.arena.invalid/"
+"""The address a page is served at (answered by the interceptor, never resolved)."""
+VIEWPORT = {"width": 1024, "height": 768}
+MAX_HEIGHT = 4000
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--disable-dev-shm-usage", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=MediaRouter,OptimizationHints,Translate",
+]  # fmt: skip
+T = TypeVar("T")
+
+
+class BrowserUnavailableError(ArenaKitError, RuntimeError):
+    """Chromium or Playwright is missing (the message names the fix)."""
+
+
+@dataclass
+class Render:
+    """What a page did in the browser."""
+
+    png: Path | None
+    console: list[tuple[str, str]] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    build_error: str | None = None
+    blocked: list[str] = field(default_factory=list)
+    blank: bool = False
+    timed_out: bool = False
+    svg: str | None = None
+    wall_s: float = 0.0
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def is_blank(png: Path, tolerance: int = 6) -> bool:
+    """True when the image is one flat colour (every channel within ``tolerance``)."""
+    from PIL import Image, ImageStat
+
+    with Image.open(png) as image:
+        small = image.convert("RGB")
+        small.thumbnail((256, 256))
+        extrema = ImageStat.Stat(small).extrema
+    return all(high - low <= tolerance for low, high in extrema)
+
+
+def _chromium() -> str:
+    for candidate in (os.environ.get("ARENA_KIT_CHROMIUM"), "/usr/bin/chromium",
+                      shutil.which("chromium"), shutil.which("chromium-browser")):  # fmt: skip
+        if candidate and Path(candidate).exists():
+            return candidate
+    raise BrowserUnavailableError(
+        "Chromium is not installed: run scripts/setup-system.sh (apt-get install chromium); "
+        "arena-kit never downloads a browser"
+    )
+
+
+class Browser:
+    """One headless Chromium on a worker thread; :meth:`render` pages into PNG files."""
+
+    def __init__(self, viewport: dict[str, int] | None = None) -> None:
+        self.viewport = dict(viewport or VIEWPORT)
+        self._jobs: queue.Queue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None]
+        self._jobs = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._dead_socket: socket.socket | None = None
+        self.launches = 0
+
+    # -- the worker thread -----------------------------------------------------------------
+    def _call(self, function: Callable[[], T], timeout: float = 300) -> T:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="arena-kit-browser", daemon=True
+                )
+                self._thread.start()
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._jobs.put((function, future))
+        return future.result(timeout=timeout)
+
+    def _work(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                self._shutdown()
+                return
+            function, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function())
+            except BaseException as error:  # handed to the caller's thread
+                future.set_exception(error)
+
+    def _ensure(self) -> Any:
+        if self._browser is not None and self._browser.is_connected():
+            return self._browser
+        self._shutdown()
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError as error:
+            raise BrowserUnavailableError(
+                "the playwright package is missing: pip install playwright (never run "
+                "'playwright install': arena-kit drives the system Chromium)"
+            ) from error
+        # A port that is bound but never listened on: the proxy every request is sent to
+        # refuses them all, and nothing else can ever answer on it.
+        self._dead_socket = socket.socket()
+        self._dead_socket.bind(("127.0.0.1", 0))
+        dead = self._dead_socket.getsockname()[1]
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=_chromium(),
+            args=[
+                *CHROMIUM_ARGS,
+                f"--proxy-server=http://127.0.0.1:{dead}",
+                "--proxy-bypass-list=<-loopback>",
+            ],  # fmt: skip
+            handle_sigint=False,
+            handle_sigterm=False,
+            handle_sighup=False,
+        )
+        self.launches += 1
+        return self._browser
+
+    def _shutdown(self) -> None:
+        for closing in (self._browser, self._playwright):
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    closing.close() if closing is self._browser else closing.stop()
+        self._browser = self._playwright = None
+        if self._dead_socket is not None:
+            self._dead_socket.close()
+            self._dead_socket = None
+
+    def close(self) -> None:
+        """End the browser and its thread."""
+        with self._lock:
+            thread = self._thread
+            self._thread = None
+        if thread is not None and thread.is_alive():
+            self._jobs.put(None)
+            thread.join(timeout=30)
+
+    def warm(self) -> None:
+        """Start the browser now (the first render otherwise pays for it)."""
+        self._call(self._ensure)
+
+    # -- pages --------------------------------------------------------------------------------
+    def render(
+        self,
+        page: Page | str,
+        png: Path,
+        *,
+        timeout_s: float = 20.0,
+        settle_ms: int = 300,
+        capture_svg: bool = False,
+    ) -> Render:
+        """Load ``page`` (self-contained HTML) with no network and screenshot it to ``png``."""
+        if isinstance(page, str):
+            page = Page(page, "html")
+        return self._call(
+            lambda: self._render(page, Path(png), timeout_s, settle_ms, capture_svg),
+            timeout=timeout_s + 120,
+        )
+
+    def _new_context(self, allow_port: int | None = None) -> Any:
+        browser = self._ensure()
+        options: dict[str, Any] = {"viewport": self.viewport, "service_workers": "block"}
+        if allow_port is not None:
+            dead = self._dead_socket.getsockname()[1] if self._dead_socket else 9
+            options["proxy"] = {
+                "server": f"http://127.0.0.1:{dead}",
+                "bypass": f"<-loopback>,127.0.0.1:{allow_port}",
+            }
+        return browser.new_context(**options)
+
+    def _render(
+        self, page: Page, png: Path, timeout_s: float, settle_ms: int, capture_svg: bool
+    ) -> Render:
+        started = time.monotonic()
+        result = Render(png=None)
+        context = self._new_context()
+        try:
+            body = page.html.encode("utf-8")
+
+            def route(request_route: Any) -> None:
+                url = request_route.request.url
+                if url == PAGE_URL:
+                    request_route.fulfill(body=body, content_type="text/html; charset=utf-8")
+                    return
+                if url.startswith("data:") or url.startswith("blob:"):
+                    request_route.continue_()
+                    return
+                found = cdn_file(url)
+                if found is not None:
+                    kind = "text/css" if found.suffix == ".css" else "application/javascript"
+                    request_route.fulfill(
+                        body=found.read_bytes(),
+                        content_type=kind,
+                        headers={"Access-Control-Allow-Origin": "*"},
+                    )
+                    return
+                result.blocked.append(url)
+                request_route.abort("blockedbyclient")
+
+            context.route("**/*", route)
+            tab = context.new_page()
+            tab.on("console", lambda m: result.console.append((m.type, m.text)))
+            tab.on("pageerror", lambda e: result.page_errors.append(str(e)))
+            deadline_ms = timeout_s * 1000
+            try:
+                tab.goto(PAGE_URL, wait_until="load", timeout=deadline_ms)
+                tab.wait_for_function(page.ready, timeout=deadline_ms)
+            except Exception as error:  # playwright's TimeoutError and navigation failures
+                if "Timeout" not in type(error).__name__:
+                    raise
+                result.timed_out = True
+            self._settle(tab, settle_ms)
+            result.build_error = tab.evaluate(page.error) if not result.timed_out else None
+            result.checks = tab.evaluate(
+                "() => ({text: (document.body && document.body.innerText || '').length,"
+                " nodes: document.getElementsByTagName('*').length})"
+            )
+            if capture_svg:
+                result.svg = tab.evaluate(
+                    "() => { const s = document.querySelector('#diagram svg');"
+                    " return s ? s.outerHTML : null; }"
+                )
+            self._screenshot(tab, png)
+            result.png = png
+            result.blank = is_blank(png)
+        finally:
+            with contextlib.suppress(Exception):
+                context.close()
+        result.wall_s = time.monotonic() - started
+        return result
+
+    def _settle(self, tab: Any, settle_ms: int) -> None:
+        with contextlib.suppress(Exception):
+            tab.evaluate(
+                "() => Promise.race([document.fonts.ready.then(() => new Promise(r =>"
+                " requestAnimationFrame(() => requestAnimationFrame(r)))),"
+                " new Promise(r => setTimeout(r, 1000))])"
+            )
+        if settle_ms:
+            tab.wait_for_timeout(settle_ms)
+
+    def _screenshot(self, tab: Any, png: Path) -> None:
+        png.parent.mkdir(parents=True, exist_ok=True)
+        height = 0
+        with contextlib.suppress(Exception):
+            height = int(tab.evaluate("() => document.documentElement.scrollHeight"))
+        if height > MAX_HEIGHT:
+            tab.screenshot(
+                path=str(png),
+                clip={"x": 0, "y": 0, "width": self.viewport["width"], "height": MAX_HEIGHT},
+                full_page=True,
+            )
+        else:
+            tab.screenshot(path=str(png), full_page=True)
+
+    # -- live apps ----------------------------------------------------------------------------
+    def render_url(
+        self,
+        url: str,
+        png: Path,
+        *,
+        port: int,
+        ready_selector: str,
+        error_selector: str | None = None,
+        timeout_s: float = 30.0,
+        settle_ms: int = 800,
+    ) -> Render:
+        """Screenshot an app served on ``127.0.0.1:port`` (the only address this tab may reach).
+
+        Waits for ``ready_selector``; the text of ``error_selector`` (if it shows) becomes a
+        page error (a Streamlit exception box, say).
+        """
+        return self._call(
+            lambda: self._render_url(
+                url, Path(png), port, ready_selector, error_selector, timeout_s, settle_ms
+            ),
+            timeout=timeout_s + 120,
+        )
+
+    def _render_url(
+        self,
+        url: str,
+        png: Path,
+        port: int,
+        ready_selector: str,
+        error_selector: str | None,
+        timeout_s: float,
+        settle_ms: int,
+    ) -> Render:
+        started = time.monotonic()
+        result = Render(png=None)
+        context = self._new_context(allow_port=port)
+        try:
+            prefix = f"http://127.0.0.1:{port}/"
+
+            def route(request_route: Any) -> None:
+                target = request_route.request.url
+                if target.startswith(prefix) or target.startswith(("data:", "blob:")):
+                    request_route.continue_()
+                    return
+                result.blocked.append(target)
+                request_route.abort("blockedbyclient")
+
+            context.route("**/*", route)
+            tab = context.new_page()
+            tab.on("console", lambda m: result.console.append((m.type, m.text)))
+            tab.on("pageerror", lambda e: result.page_errors.append(str(e)))
+            try:
+                tab.goto(url, wait_until="domcontentloaded", timeout=timeout_s * 1000)
+                tab.wait_for_selector(ready_selector, timeout=timeout_s * 1000)
+            except Exception as error:
+                if "Timeout" not in type(error).__name__:
+                    raise
+                result.timed_out = True
+            self._settle(tab, settle_ms)
+            if error_selector:
+                shown = tab.query_selector(error_selector)
+                if shown is not None:
+                    result.build_error = shown.inner_text()[:2000]
+            self._screenshot(tab, png)
+            result.png = png
+            result.blank = is_blank(png)
+        finally:
+            with contextlib.suppress(Exception):
+                context.close()
+        result.wall_s = time.monotonic() - started
+        return result
+
+
+_shared: Browser | None = None
+_shared_lock = threading.Lock()
+
+
+def get_browser() -> Browser:
+    """The process's shared browser (started on first use, closed at exit)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = Browser()
+            atexit.register(close_browser)
+        return _shared
+
+
+def close_browser() -> None:
+    """Close the shared browser (a later call to :func:`get_browser` starts a new one)."""
+    global _shared
+    with _shared_lock:
+        browser, _shared = _shared, None
+    if browser is not None:
+        browser.close()

@@ -78,7 +78,7 @@ def _factorize(column: pd.Series) -> tuple[Any, Any]:
 
     if column.dtype == object:
         try:
-            from pandas._libs import hashtable
+            from pandas._libs import hashtable  # type: ignore[attr-defined]
 
             values = column.to_numpy()
             uniques, codes = hashtable.StringHashTable(64).factorize(values)

@@ -10,8 +10,10 @@ See ``docs/ratings.md`` for the choices (ties, both-bad votes, prior, intervals,
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -443,12 +445,55 @@ def fit_bradley_terry(
     RatingsWarning
         When the MLE diverges or the comparison graph is disconnected (naming the models).
     """
+    _check_options(ties, both_bad, ci, level, n_bootstrap, prior, scale)
+    with _single_threaded_blas():
+        return _fit(
+            votes, n_bootstrap=n_bootstrap, ci=ci, level=level, seed=seed, ties=ties,
+            both_bad=both_bad, anchor=anchor, anchor_rating=anchor_rating, center=center,
+            scale=scale, base=base, weights=weights, prior=prior, view=view,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _single_threaded_blas() -> Iterator[None]:
+    """Run the fit with one BLAS thread when ``threadpoolctl`` is installed.
+
+    Every matrix here is small (models × models); a threaded BLAS only adds hand-offs, and on
+    a busy machine its spinning threads made a 200 × 200 inverse take 0.3 s instead of 1 ms
+    (measured). Without ``threadpoolctl`` the fit runs unchanged.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def _fit(
+    votes: pd.DataFrame,
+    *,
+    n_bootstrap: int,
+    ci: Interval,
+    level: float,
+    seed: int | None,
+    ties: TieModel,
+    both_bad: BothBad,
+    anchor: str | None,
+    anchor_rating: float,
+    center: float,
+    scale: float,
+    base: float,
+    weights: Any,
+    prior: float | Literal["auto"],
+    view: str,
+) -> BradleyTerryResult:
     from statistics import NormalDist
 
     import numpy as np
     import pandas as pd
 
-    _check_options(ties, both_bad, ci, level, n_bootstrap, prior, scale)
     options: dict[str, Any] = {
         "n_bootstrap": int(n_bootstrap),
         "ci": ci,
@@ -512,7 +557,7 @@ def fit_bradley_terry(
             "rated at the centre"
         )
     for text in fit_warnings:
-        warnings.warn(text, RatingsWarning, stacklevel=2)
+        warnings.warn(text, RatingsWarning, stacklevel=3)
 
     engine = Engine(cells, model)
     stats = engine.pair_stats(cells.cell_count)
@@ -524,7 +569,7 @@ def fit_bradley_terry(
     x_hat = point.x[0]
     if not point.converged[0]:
         fit_warnings.append("the point fit did not converge to full precision")
-        warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=2)
+        warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=3)
 
     factor = scale / math.log(base)
     transform, offset = _transform(models, anchor, anchor_rating, center, factor)
@@ -545,7 +590,7 @@ def fit_bradley_terry(
         boot = offset + boot[:, :n] @ transform.T
         if n_unconverged:
             fit_warnings.append(f"{n_unconverged} bootstrap round(s) did not converge")
-            warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=2)
+            warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=3)
 
     tail = (1.0 - level) / 2.0
     if ci == "bootstrap":

@@ -41,8 +41,14 @@ def _bare_python(work: Path) -> None:
     python = runtime_dir() / "venv" / "bin" / "python"
     if not python.exists():
         python = Path("/usr/bin/python3")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8",
-           "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1"}  # fmt: skip
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(work),
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONNOUSERSITE": "1",
+    }
     subprocess.run([str(python), str(LAUNCHER), "main.py"], cwd=work, env=env, check=True,
                    capture_output=True)  # fmt: skip
 

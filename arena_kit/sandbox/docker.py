@@ -124,19 +124,46 @@ def _read_frames(
             return buffers[1], buffers[2], truncated, exceeded, False
 
 
+def _pack(files: dict[str, str]) -> str:
+    """Files as a base64 tar archive (passed through the environment: works with any engine)."""
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        for name, text in files.items():
+            data = text.encode("utf-8")
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return base64.b64encode(archive.getvalue()).decode("ascii")
+
+
 class _Container:
     """One started container (one job)."""
 
-    def __init__(self, client: Any, image: str, limits: Limits) -> None:
+    def __init__(
+        self,
+        client: Any,
+        image: str,
+        limits: Limits,
+        files: dict[str, str] | None = None,
+        memory_mb: int | None = None,
+    ) -> None:
         docker = _sdk()
 
         self.client = client
         self.limits = limits
-        memory = f"{max(limits.memory_mb, limits.build_memory_mb)}m"
+        self.memory_mb = memory_mb or max(limits.memory_mb, limits.build_memory_mb)
+        memory = f"{self.memory_mb}m"
         tmpfs = f"size={limits.disk_mb}m,mode=1777,exec"
+        environment = dict(_ENV)
+        command = ["sleep", "86400"]
+        if files:  # unpacked by the container's first command: one round trip less
+            environment["ARENA_FILES"] = _pack(files)
+            command = ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work '
+                       "&& unset ARENA_FILES && exec sleep 86400"]  # fmt: skip
         self.container = client.containers.run(
             image,
-            ["sleep", "86400"],
+            command,
             detach=True,
             user=SANDBOX_USER,
             network_mode="none",
@@ -156,17 +183,21 @@ class _Container:
                 docker.types.Ulimit(name="core", soft=0, hard=0),
             ],  # fmt: skip
             working_dir="/work",
-            environment=_ENV,
+            environment=environment,
             labels={"arena-kit": "job"},
             hostname="sandbox",
         )
         self.killed = False
         self.pids_refused = 0
         self.oom_kills = 0
+        self.peak_bytes: int | None = None
 
     def set_memory(self, memory_mb: int) -> None:
+        if memory_mb == self.memory_mb:
+            return
         memory = f"{memory_mb}m"
         self.container.update(mem_limit=memory, memswap_limit=memory)
+        self.memory_mb = memory_mb
 
     def exec(
         self, command: list[str], *, wall_s: float, cap: int, env: dict[str, str] | None = None
@@ -209,15 +240,7 @@ class _Container:
         )  # fmt: skip
 
     def put_files(self, files: dict[str, str]) -> None:
-        archive = io.BytesIO()
-        with tarfile.open(fileobj=archive, mode="w") as tar:
-            for name, text in files.items():
-                data = text.encode("utf-8")
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                info.mode = 0o644
-                tar.addfile(info, io.BytesIO(data))
-        payload = base64.b64encode(archive.getvalue()).decode("ascii")
+        payload = _pack(files)
         raw = self.exec(
             ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work'],
             wall_s=30, cap=10_000, env={"ARENA_FILES": payload},
@@ -226,9 +249,18 @@ class _Container:
             raise RuntimeError(f"could not copy the code in: {raw.stderr.decode()[-300:]}")
 
     def stats(self) -> CgroupStats:
-        result = CgroupStats()
+        result = CgroupStats(peak_bytes=self.peak_bytes)
+        if self.killed:  # its cgroup is gone; asking the engine would wait for nothing
+            return result
+        local = Path(f"/sys/fs/cgroup/memory/docker/{self.container.id}")
+        if local.is_dir():  # a local engine with cgroup v1: read the kernel's counters directly
+            with contextlib.suppress(OSError, ValueError):
+                result.peak_bytes = int((local / "memory.max_usage_in_bytes").read_text())
+                cpu = Path(f"/sys/fs/cgroup/cpuacct/docker/{self.container.id}/cpuacct.usage")
+                result.cpu_s = int(cpu.read_text()) / 1e9
+                return result
         try:
-            stats = self.container.stats(stream=False)
+            stats = self.container.stats(stream=False, one_shot=True)
             memory = stats.get("memory_stats", {})
             result.peak_bytes = memory.get("max_usage") or memory.get("usage")
             result.oom_kills = int(memory.get("failcnt", 0) > 0 and self.killed_by_oom())
@@ -284,6 +316,8 @@ class _Container:
                 for line in pids.read_text().splitlines():
                     if line.startswith("max "):
                         self.pids_refused = max(self.pids_refused, int(line.split()[1]))
+            with contextlib.suppress(OSError, ValueError):
+                self.peak_bytes = int((memory / "memory.max_usage_in_bytes").read_text())
             for name, key in (("memory.oom_control", "oom_kill "), ("memory.events", "oom_kill ")):
                 with contextlib.suppress(OSError, ValueError):
                     for line in (memory / name).read_text().splitlines():
@@ -297,8 +331,13 @@ class _Container:
             self.container.kill()
 
     def remove(self) -> None:
-        with contextlib.suppress(Exception):
-            self.container.remove(force=True)
+        """Remove the container (in the background: it is off the job's critical path)."""
+
+        def remove() -> None:
+            with contextlib.suppress(Exception):
+                self.container.remove(force=True)
+
+        threading.Thread(target=remove, daemon=True, name="arena-kit-docker-rm").start()
 
 
 @register_backend
@@ -368,14 +407,15 @@ class DockerBackend(Backend):
         for container in containers:
             container.remove()
 
-    def _container(self, limits: Limits) -> _Container:
+    def _container(self, limits: Limits, files: dict[str, str], memory_mb: int) -> _Container:
         if limits == Limits():
             with self._warm_lock:
                 container = self._warm.pop() if self._warm else None
             if container is not None:
                 self._refill()
+                container.put_files(files)
                 return container
-        return _Container(self.client, self.image, limits)
+        return _Container(self.client, self.image, limits, files=files, memory_mb=memory_mb)
 
     def execute(self, job: Job) -> ExecutionResult:
         limits = job.limits
@@ -396,8 +436,10 @@ class DockerBackend(Backend):
         enforced = ["wall:kill", "cpu:rlimit", "file_size:rlimit", "output:cap",
                     "network:none", "disk:tmpfs", "memory:cgroup", "pids:cgroup"]  # fmt: skip
         try:
-            container = self._container(limits)
-            container.put_files({runtime.source: job.code, **job.files})
+            first_memory = limits.build_memory_mb if runtime.build else limits.memory_mb
+            container = self._container(
+                limits, {runtime.source: job.code, **job.files}, first_memory
+            )
             env = dict(runtime.env)
             if runtime.build:
                 build = list(runtime.build)

@@ -23,6 +23,15 @@ PACKAGES=(
   "curl|health checks of app servers"
 )
 
+# In CI (CI=true) the Docker backend is tested for real: a Docker engine (started by the tests,
+# stopped after) and debootstrap (the runtime image's base is built locally: no registry).
+if [[ "${CI:-}" == "true" ]]; then
+  PACKAGES+=(
+    "docker.io|the docker sandbox backend (its tests start dockerd themselves)"
+    "debootstrap|building the docker runtime image's Debian base locally"
+  )
+fi
+
 check_only=0
 [[ "${1:-}" == "--check" ]] && check_only=1
 

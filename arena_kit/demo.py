@@ -60,17 +60,57 @@ def data_summary() -> str:
     return "\n".join(lines) + "\n"
 
 
+def sandbox_summary() -> str:
+    """The bundled code samples in all 8 languages, run in the sandbox: a markdown table."""
+    from .sandbox import run_samples
+
+    table = run_samples(progress=False)
+    lines = [
+        "## The sandbox: bundled samples in 8 languages",
+        "",
+        "| sample | language | expected | status | message |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        mark = "" if row.status == row.expected else " ⚠️"
+        lines.append(
+            f"| {row.name} | {row.language} | {row.expected} | {row.status}{mark} | "
+            f"{str(row.message)[:70]} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def run_demo(out_dir: Path = REPORT_DIR) -> int:
-    """Run the demo and print where its result is. Returns a process exit code."""
+    """Run the demo and print where its result is. Returns a process exit code.
+
+    1. validate and summarise the bundled data;
+    2. run the sandbox's bundled samples (8 languages);
+    3. the report: execute the real battles' answers (cached), analyse the bundled
+       **simulated** votes, fit rankings, write ``reports/demo/report.html``.
+    """
+    from .datasets import DATA_DIR, battle_responses, write_table
     from .io import atomic_path
+    from .report import run as run_report
 
     started = time.perf_counter()
     summary = data_summary()
     print(summary)
+    sandbox = sandbox_summary()
+    print(sandbox)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / "data-summary.md"
-    with atomic_path(target) as temporary:
-        temporary.write_text(summary, encoding="utf-8")
+    with atomic_path(out_dir.parent / "demo-summary.md") as temporary:
+        temporary.write_text(summary + "\n" + sandbox, encoding="utf-8")
+    responses = write_table(
+        battle_responses(), out_dir.parent / "demo-inputs" / "battle-responses.parquet", "responses"
+    )
+    html = run_report(
+        DATA_DIR / "simulated" / "simulated-votes.jsonl",
+        out_dir,
+        responses=responses,
+        parameters={"wall_s": 5},
+    )
     elapsed = time.perf_counter() - started
-    print(f"demo finished in {elapsed:.1f} s; result: {target.resolve()}")
+    print(f"demo finished in {elapsed:.1f} s")
+    print(f"summary: {(out_dir.parent / 'demo-summary.md').resolve()}")
+    print(f"result: {html}")
     return 0

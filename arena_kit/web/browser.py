@@ -314,18 +314,27 @@ class Browser:
         port: int,
         ready_selector: str,
         error_selector: str | None = None,
+        busy_selector: str | None = None,
         timeout_s: float = 30.0,
-        settle_ms: int = 800,
+        settle_ms: int = 500,
     ) -> Render:
         """Screenshot an app served on ``127.0.0.1:port`` (the only address this tab may reach).
 
-        Waits for ``ready_selector``; the text of ``error_selector`` (if it shows) becomes a
-        page error (a Streamlit exception box, say).
+        Waits for ``ready_selector``, then for ``busy_selector`` (a "running" indicator) to go;
+        the text of ``error_selector`` (if it shows) becomes ``build_error`` (a Streamlit
+        exception box, say).
         """
         return self._call(
             lambda: self._render_url(
-                url, Path(png), port, ready_selector, error_selector, timeout_s, settle_ms
-            ),
+                url,
+                Path(png),
+                port,
+                ready_selector,
+                error_selector,
+                busy_selector,
+                timeout_s,
+                settle_ms,
+            ),  # fmt: skip
             timeout=timeout_s + 120,
         )
 
@@ -336,6 +345,7 @@ class Browser:
         port: int,
         ready_selector: str,
         error_selector: str | None,
+        busy_selector: str | None,
         timeout_s: float,
         settle_ms: int,
     ) -> Render:
@@ -364,6 +374,10 @@ class Browser:
                 if "Timeout" not in type(error).__name__:
                     raise
                 result.timed_out = True
+            if busy_selector and not result.timed_out:
+                tab.wait_for_timeout(200)
+                with contextlib.suppress(Exception):  # still busy after 15 s: show it as is
+                    tab.wait_for_selector(busy_selector, state="detached", timeout=15000)
             self._settle(tab, settle_ms)
             if error_selector:
                 shown = tab.query_selector(error_selector)

@@ -1,0 +1,345 @@
+"""Streamlit and Gradio apps: started in the sandbox, polled until ready, always stopped.
+
+An app runs in bubblewrap like any program (no network, private ``/work`` and ``/tmp``, its
+own cgroup), listening on the loopback of its own network namespace; a :class:`Bridge` makes
+that one port reachable on a free host loopback port, for the screenshot browser and for the
+notebook (through the Jupyter server's proxy). Every app started is registered and stopped
+at interpreter exit at the latest; :meth:`App.stop` kills the whole process tree (its
+cgroup) and removes its work directory.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from ..errors import ArenaKitError
+from ..sandbox import cgroups
+from ..sandbox.bwrap import bwrap_command
+from ..sandbox.limits import Limits
+from ..sandbox.process import Started
+from ..sandbox.runtimes import SANDBOX_RUNTIME
+from ..sandbox.workdir import WorkDir
+from .bridge import Bridge, children, sandbox_netns
+
+__all__ = [
+    "App",
+    "AppStartError",
+    "APP_KINDS",
+    "APP_LIMITS",
+    "start_app",
+    "running_apps",
+    "stop_all",
+]
+
+APP_LIMITS = Limits(wall_s=600, cpu_s=600, memory_mb=2048, pids=512, disk_mb=256)
+"""Defaults for apps: servers are long-lived, threaded and import large packages."""
+
+_PYTHON = f"{SANDBOX_RUNTIME}/venv/bin/python"
+
+# Gradio answers often build an interface and forget launch(): the launcher runs the
+# answer as __main__, then launches the last Blocks it left if no server is up yet.
+_GRADIO_LAUNCHER = """
+import runpy, sys
+sys.argv = ["main.py"]
+namespace = runpy.run_path("main.py", run_name="__main__")
+import gradio
+apps = [v for v in namespace.values() if isinstance(v, gradio.Blocks)]
+if apps and not getattr(apps[-1], "server", None) and not getattr(apps[-1], "is_running", False):
+    apps[-1].launch()
+"""
+
+
+@dataclass(frozen=True)
+class _Kind:
+    inner_port: int
+    health_path: str
+    ready_selector: str
+    error_selector: str | None
+    busy_selector: str | None = None
+
+
+APP_KINDS: dict[str, _Kind] = {
+    "streamlit": _Kind(
+        8501,
+        "/_stcore/health",
+        '[data-testid="stElementContainer"], .element-container, [data-testid="stException"]',
+        '[data-testid="stException"]',
+        '[data-testid="stStatusWidget"] button, [data-testid="stStatusWidget"] img',
+    ),
+    "gradio": _Kind(7860, "/", ".gradio-container", None),
+}
+
+
+class AppStartError(ArenaKitError):
+    """The app did not come up: ``status`` is ``runtime_error`` or ``timeout``."""
+
+    def __init__(self, status: str, message: str, stdout: str, stderr: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+class _Drain:
+    """Reads one pipe to the end in a thread, keeping at most ``cap`` bytes."""
+
+    def __init__(self, stream: object, cap: int) -> None:
+        self.data = bytearray()
+        self.cap = cap
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: object) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                chunk = stream.read1(65536)  # type: ignore[attr-defined]
+                if not chunk:
+                    return
+                room = self.cap - len(self.data)
+                if room > 0:
+                    self.data += chunk[:room]
+
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
+
+
+_running: set[App] = set()
+_running_lock = threading.Lock()
+
+
+class App:
+    """A Streamlit or Gradio app running in the sandbox (see :func:`start_app`)."""
+
+    def __init__(self, code: str, kind: str, limits: Limits, root_path: str | None) -> None:
+        if kind not in APP_KINDS:
+            raise ValueError(f"unknown app kind {kind!r}; use one of {sorted(APP_KINDS)}")
+        self.kind = kind
+        self.spec = APP_KINDS[kind]
+        self.limits = limits
+        self.started_at = time.monotonic()
+        self.ready_s: float | None = None
+        self.bridge = Bridge(self.spec.inner_port)
+        self.work = WorkDir(limits.disk_mb)
+        self.group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
+        self._stopped = False
+        self.work.write("main.py", code)
+        env = {
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_SERVER_PORT": str(self.spec.inner_port),
+            "HF_HUB_OFFLINE": "1",
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+        }
+        if root_path:
+            env["GRADIO_ROOT_PATH"] = root_path
+        if kind == "streamlit":
+            command = [
+                _PYTHON, "-m", "streamlit", "run", "main.py",
+                "--server.port", str(self.spec.inner_port), "--server.address", "127.0.0.1",
+                "--server.headless", "true", "--server.fileWatcherType", "none",
+                "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
+                "--server.enableCORS", "false", "--server.enableXsrfProtection", "false",
+            ]  # fmt: skip
+        else:
+            self.work.write("arena_launch.py", _GRADIO_LAUNCHER)
+            command = [_PYTHON, "arena_launch.py"]
+        rlimits = {"t": int(limits.cpu_s), "f": limits.file_mb * 2048, "c": 0}
+        if self.group is None:
+            rlimits["v"] = limits.memory_mb * 1024
+        argv = bwrap_command(self.work.path, command, env=env, tmp_mb=limits.disk_mb)
+        self.process = Started(argv, cgroup=self.group, rlimits=rlimits)
+        assert self.process.process.stdout is not None and self.process.process.stderr is not None
+        self._stdout = _Drain(self.process.process.stdout, limits.output_bytes)
+        self._stderr = _Drain(self.process.process.stderr, limits.output_bytes)
+        with _running_lock:
+            _running.add(self)
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        """The host loopback port that reaches the app."""
+        return self.bridge.port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def alive(self) -> bool:
+        return not self._stopped and self.process.process.poll() is None
+
+    @property
+    def stdout(self) -> str:
+        return self._stdout.text()
+
+    @property
+    def stderr(self) -> str:
+        return self._stderr.text()
+
+    def pids(self) -> list[int]:
+        """Processes of the app's tree still alive (its cgroup's members)."""
+        return self.group.pids() if self.group is not None else []
+
+    # -- start and stop -----------------------------------------------------------------------
+    def wait_ready(self, timeout_s: float) -> None:
+        """Poll the app's health URL through the bridge until it answers 200."""
+        deadline = time.monotonic() + timeout_s
+        attached = False
+        while time.monotonic() < deadline:
+            if self.process.process.poll() is not None:
+                time.sleep(0.2)  # let the pipes drain
+                raise AppStartError(
+                    "runtime_error",
+                    f"runtime error: the {self.kind} app exited before serving "
+                    f"(exit {self.process.process.returncode}): {_last_line(self.stderr)}",
+                    self.stdout,
+                    self.stderr,
+                )
+            if not attached:
+                netns = sandbox_netns(self.process.process.pid)
+                if netns is not None:
+                    self.bridge.attach(netns)
+                    attached = True
+            if attached and self._healthy():
+                self.ready_s = time.monotonic() - self.started_at
+                return
+            time.sleep(0.15)
+        raise AppStartError(
+            "timeout",
+            f"timeout: the {self.kind} app did not answer within {timeout_s:g} s: "
+            f"{_last_line(self.stderr) or 'no output'}",
+            self.stdout,
+            self.stderr,
+        )
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}{self.spec.health_path}", timeout=2
+            ) as response:
+                return int(response.status) == 200
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+
+    def stop(self) -> None:
+        """Stop the app: kill its whole tree, close the bridge, remove its work directory."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.bridge.close()
+        self._end_tree()
+        if self.group is not None:
+            self.group.remove()
+        self.work.cleanup()
+        with _running_lock:
+            _running.discard(self)
+
+    def _end_tree(self) -> None:
+        """Kill the sandbox from its inside out, so that every process is reaped.
+
+        Killing the namespace's first process (bwrap's child) ends every process in the
+        sandbox and lets the outer bwrap reap them and exit; killing all at once would leave
+        the inner one a zombie that nobody waits for.
+        """
+        process = self.process.process
+        if process.returncode is None:
+            for child in children(process.pid):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(child, signal.SIGKILL)
+            deadline = time.monotonic() + 5
+            status = None
+            while time.monotonic() < deadline:
+                pid, status = os.waitpid(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                status = None
+                time.sleep(0.02)
+            if status is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                if self.group is not None:
+                    self.group.kill_all()
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(process.pid, 0)
+            process.returncode = -signal.SIGKILL
+        with contextlib.suppress(OSError):
+            os.close(self.process.pidfd)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self.alive else "stopped"
+        return f"App({self.kind!r}, {state}, url={self.url!r})"
+
+    def _repr_html_(self) -> str:
+        from .display import live_app_html
+
+        return live_app_html(self)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def start_app(
+    code: str,
+    kind: str,
+    *,
+    limits: Limits | None = None,
+    ready_timeout_s: float = 90.0,
+    root_path: str | None = None,
+) -> App:
+    """Start ``code`` as a ``streamlit`` or ``gradio`` app and wait until it serves.
+
+    Parameters
+    ----------
+    root_path
+        The URL prefix the app is served under (Gradio needs it behind the Jupyter proxy).
+
+    Raises
+    ------
+    AppStartError
+        The app exited first (``runtime_error``, with its stderr) or did not answer in time
+        (``timeout``); it has been stopped.
+    """
+    app = App(code, kind, limits or APP_LIMITS, root_path)
+    try:
+        app.wait_ready(ready_timeout_s)
+    except BaseException:
+        app.stop()
+        raise
+    return app
+
+
+def running_apps() -> list[App]:
+    """The apps started by this process and not stopped yet."""
+    with _running_lock:
+        return list(_running)
+
+
+def stop_all() -> None:
+    """Stop every app this process started (also run at interpreter exit)."""
+    for app in running_apps():
+        app.stop()
+
+
+atexit.register(stop_all)

@@ -1,0 +1,149 @@
+"""A host loopback port that relays to a port inside a sandbox's own network namespace.
+
+The app in the sandbox listens on its private loopback, which nothing outside can reach. The
+bridge listens on ``127.0.0.1:<free port>`` of the host and, for each connection, opens the
+matching connection from a thread that has entered the sandbox's network namespace
+(``setns(2)``, which moves only the calling thread); then it copies bytes both ways. The app
+stays without any network of its own; only this one port is exposed, on loopback only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import selectors
+import socket
+import threading
+from pathlib import Path
+
+__all__ = ["Bridge", "sandbox_netns", "children"]
+
+_CLONE_NEWNET = 0x40000000
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):
+                found += [int(x) for x in (task / "children").read_text().split()]
+    return found
+
+
+def sandbox_netns(root_pid: int) -> int | None:
+    """An open fd of the network namespace of the first descendant of ``root_pid`` that is not
+    in ours (the sandbox's), or None while there is none yet."""
+    own = os.stat("/proc/self/ns/net").st_ino
+    pending = [root_pid]
+    seen: set[int] = set()
+    while pending:
+        pid = pending.pop(0)
+        if pid in seen:
+            continue
+        seen.add(pid)
+        with contextlib.suppress(OSError):
+            if os.stat(f"/proc/{pid}/ns/net").st_ino != own:
+                return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        pending += children(pid)
+    return None
+
+
+class Bridge:
+    """Relay ``127.0.0.1:port`` (host) to ``127.0.0.1:inner_port`` in the namespace ``netns_fd``.
+
+    The listening port is taken at construction (so it can be given to the app before it
+    starts); :meth:`attach` names the namespace once the sandbox exists.
+    """
+
+    def __init__(self, inner_port: int) -> None:
+        self.inner_port = inner_port
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(64)
+        self.port: int = self._listener.getsockname()[1]
+        self._netns: int | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def attach(self, netns_fd: int) -> None:
+        """Start relaying into the namespace of ``netns_fd`` (the bridge owns the fd)."""
+        self._netns = netns_fd
+        self._thread = threading.Thread(target=self._accept, name="arena-kit-bridge", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(
+                target=self._relay, args=(client,), name="arena-kit-relay", daemon=True
+            ).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        with self._lock:
+            if self._closed or self._netns is None:
+                client.close()
+                return
+            self._open.add(client)
+        upstream: socket.socket | None = None
+        try:
+            # This thread moves into the sandbox's namespace for good; it ends with the relay.
+            if _libc().setns(self._netns, _CLONE_NEWNET) != 0:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.inner_port), timeout=5)
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.add(upstream)
+            self._pump(client, upstream)
+        except OSError:
+            pass
+        finally:
+            for sock in (client, upstream):
+                if sock is not None:
+                    with self._lock:
+                        self._open.discard(sock)
+                    with contextlib.suppress(OSError):
+                        sock.close()
+
+    @staticmethod
+    def _pump(a: socket.socket, b: socket.socket) -> None:
+        selector = selectors.DefaultSelector()
+        selector.register(a, selectors.EVENT_READ, b)
+        selector.register(b, selectors.EVENT_READ, a)
+        try:
+            while True:
+                for key, _ in selector.select(timeout=60):
+                    source = key.fileobj
+                    assert isinstance(source, socket.socket)
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    key.data.sendall(data)
+        finally:
+            selector.close()
+
+    def close(self) -> None:
+        """Stop listening and cut every open relay."""
+        with self._lock:
+            self._closed = True
+            sockets = list(self._open)
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._netns is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._netns)
+            self._netns = None

@@ -400,7 +400,9 @@ def test_each_bootstrap_round_is_the_exact_mle_of_its_resample(sim: pd.DataFrame
     key = (counts.cell_i * len(models) + counts.cell_j) * 3 + kind
     merged, inverse = np.unique(key[keep], return_inverse=True)
     merged_counts = np.bincount(inverse, weights=counts.cell_count[keep]).astype(int)
-    draw = rng.multinomial(merged_counts.sum(), merged_counts / merged_counts.sum())
+    from arena_kit.ratings.bradley_terry import resample_counts
+
+    draw = resample_counts(rng, merged_counts, 5)[0]  # the fit draws its 5 rounds at once
     pair, k = merged // 3, merged % 3
     rows = pd.DataFrame(
         {
@@ -434,6 +436,25 @@ def test_bootstrap_of_counts_matches_bootstrap_of_rows_in_distribution() -> None
         assert stats.ks_2samp(x, y).pvalue > 0.001, model
         assert abs(x.std() / y.std() - 1) < 0.2, model
         assert abs(x.mean() - y.mean()) < 0.3 * y.std(), model
+
+
+def test_resampled_counts_are_multinomial() -> None:
+    from arena_kit.ratings.bradley_terry import resample_counts
+
+    counts = np.array([5, 1, 0, 20, 3, 7])
+    n, p = counts.sum(), counts / counts.sum()
+    draws = resample_counts(np.random.default_rng(0), counts, 100_000)
+    assert (draws.sum(axis=1) == n).all() and (draws >= 0).all() and (draws[:, 2] == 0).all()
+    se = np.sqrt(n * p * (1 - p) / len(draws))
+    assert np.all(np.abs(draws.mean(axis=0) - n * p) <= 4 * se + 1e-12)
+    theory = n * (np.diag(p) - np.outer(p, p))
+    assert np.allclose(np.cov(draws.T), theory, atol=0.05)
+    # Marginal of one cell against its exact Binomial(n, p) law.
+    observed = np.bincount(draws[:, 3], minlength=n + 1)
+    expected = stats.binom.pmf(np.arange(n + 1), n, p[3]) * len(draws)
+    keep = expected > 5
+    chi2 = (((observed - expected) ** 2 / expected)[keep]).sum()
+    assert stats.chi2.sf(chi2, keep.sum() - 1) > 0.001
 
 
 def test_no_bootstrap_gives_point_fit_alone(sim: pd.DataFrame) -> None:

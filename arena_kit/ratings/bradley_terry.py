@@ -657,6 +657,38 @@ def _fit(
     )
 
 
+def resample_counts(rng: Any, counts: Any, size: int) -> Any:
+    """``size`` draws of ``Multinomial(counts.sum(), counts / counts.sum())``, shape ``(size, C)``.
+
+    The counts of a resample of the votes with replacement. Drawn exactly, but about twice
+    faster than ``rng.multinomial`` when there are many cells: each cell gets an independent
+    ``Poisson(count)``; given their total ``T``, the cells are ``Multinomial(T, p)`` — ``T``
+    independent votes. Adding ``N - T`` further independent votes (when ``T < N``), or removing
+    ``T - N`` of the ``T`` votes chosen uniformly without replacement (when ``T > N``), leaves
+    ``N`` independent votes: ``Multinomial(N, p)`` exactly.
+    """
+    import numpy as np
+
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    n_cells = len(counts)
+    cdf = np.cumsum(counts / total)
+    cdf[-1] = 1.0
+    draws = rng.poisson(counts.astype(float), size=(size, n_cells))
+    sums = draws.sum(axis=1)
+    for row in range(size):
+        gap = total - int(sums[row])
+        if gap > 0:
+            extra = np.searchsorted(cdf, rng.random(gap), side="right")
+            draws[row] += np.bincount(np.minimum(extra, n_cells - 1), minlength=n_cells)
+        elif gap < 0:
+            # Votes are numbered 0..T-1 cell by cell; remove a uniform subset of |gap| of them.
+            removed = rng.choice(int(sums[row]), size=-gap, replace=False)
+            where = np.searchsorted(np.cumsum(draws[row]), removed, side="right")
+            draws[row] -= np.bincount(where, minlength=n_cells)
+    return draws
+
+
 def _bootstrap(
     engine: Engine,
     cells: FitCells,
@@ -670,8 +702,6 @@ def _bootstrap(
 
     rng = np.random.default_rng(seed)
     counts = cells.cell_count
-    total = int(counts.sum())
-    p = counts / total
     n_cells = len(counts)
     chunk = max(1, _CHUNK_CELLS // max(n_cells, 1))
     stats0 = engine.pair_stats(counts)
@@ -682,7 +712,7 @@ def _bootstrap(
     unconverged = 0
     for start in range(0, n_rounds, chunk):
         size = min(chunk, n_rounds - start)
-        draws = rng.multinomial(total, p, size=size)
+        draws = resample_counts(rng, counts, size)
         stats = engine.pair_stats(draws)
         del draws
         round_alpha = np.full(size, alpha)

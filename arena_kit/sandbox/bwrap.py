@@ -328,8 +328,7 @@ class BwrapBackend(Backend):
             return None
         with self._warm_lock:
             entry = self._warm.pop(0) if self._warm else None
-        self._refill()
-        return entry
+        return entry  # refilled after the job: a new sandbox must not compete with this one
 
     def execute(self, job: Job) -> ExecutionResult:
         limits = job.limits
@@ -414,8 +413,10 @@ class BwrapBackend(Backend):
             if warm is not None and warm.started.process.returncode is None:
                 warm.started.abandon()
         finally:
-            if warm is not None and warm.group is not None:
-                warm.group.remove()
+            if warm is not None:
+                if warm.group is not None:
+                    warm.group.remove()
+                self._refill()
             for directory in extra_dirs:
                 shutil.rmtree(directory, ignore_errors=True)
         if result.wall_s is None:

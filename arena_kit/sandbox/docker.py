@@ -412,7 +412,6 @@ class DockerBackend(Backend):
             with self._warm_lock:
                 container = self._warm.pop() if self._warm else None
             if container is not None:
-                self._refill()
                 container.put_files(files)
                 return container
         return _Container(self.client, self.image, limits, files=files, memory_mb=memory_mb)
@@ -498,6 +497,8 @@ class DockerBackend(Backend):
         finally:
             if container is not None:
                 container.remove()
+                if self._warm_size:
+                    self._refill()  # after the job: a new container must not compete with it
         if result.wall_s is None:
             result.wall_s = round(time.monotonic() - started, 4)
         return result

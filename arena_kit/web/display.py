@@ -1,0 +1,192 @@
+"""Showing results in a notebook: sandboxed iframes, images, output panes, side by side.
+
+A page is shown in ``<iframe srcdoc>`` with ``sandbox="allow-scripts"`` and never
+``allow-same-origin`` (the page gets an opaque origin: no access to the notebook, its cookies
+or the Jupyter API), and the page carries a content-security policy that forbids every
+network connection. Live apps are reached through the Jupyter server's proxy
+(``jupyter-server-proxy``: ``<base>/proxy/<port>/``), so they work when JupyterLab is remote.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..sandbox import ExecutionResult
+from ..sandbox.result import STATUS_COLORS
+
+if TYPE_CHECKING:
+    from .apps import App
+
+__all__ = [
+    "CSP",
+    "HTMLView",
+    "show",
+    "side_by_side",
+    "iframe",
+    "with_csp",
+    "proxy_url",
+    "live_app_html",
+]
+
+CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval' blob: data:; "
+    "style-src 'unsafe-inline' data:; img-src data: blob:; font-src data:; "
+    "media-src data: blob:; worker-src blob:; connect-src 'none'; frame-src 'none'; "
+    "form-action 'none'; base-uri 'none'"
+)
+"""The policy every shown page carries: inline code and data URLs only, no connections."""
+
+IFRAME_SANDBOX = "allow-scripts"
+"""The iframe's permissions: scripts run, in an opaque origin (never allow-same-origin)."""
+
+
+class HTMLView:
+    """An HTML fragment that Jupyter displays (``_repr_html_``); ``.html`` is the string."""
+
+    def __init__(self, markup: str) -> None:
+        self.html = markup
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __str__(self) -> str:
+        return self.html
+
+
+def with_csp(page: str) -> str:
+    """``page`` with the no-network policy as the first element of its ``<head>``."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(CSP)}">'
+    if re.search(r"<head[^>]*>", page, re.I):
+        return re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + meta, page, count=1, flags=re.I)
+    if re.search(r"<html[^>]*>", page, re.I):
+        return re.sub(
+            r"(<html[^>]*>)", lambda m: m.group(1) + f"<head>{meta}</head>", page, count=1,
+            flags=re.I,
+        )  # fmt: skip
+    return f"<head>{meta}</head>" + page
+
+
+def iframe(page: str, *, height: int = 520, width: str = "100%") -> str:
+    """A sandboxed ``<iframe srcdoc>`` showing ``page`` with no network."""
+    return (
+        f'<iframe sandbox="{IFRAME_SANDBOX}" srcdoc="{html.escape(with_csp(page), quote=True)}" '
+        f'style="width:{width};height:{height}px;border:1px solid #d0d7de;border-radius:6px;'
+        'background:#fff" loading="lazy" referrerpolicy="no-referrer"></iframe>'
+    )
+
+
+def _image(path: str, mime: str = "image/png") -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return (
+        f'<img src="data:{mime};base64,{data}" style="max-width:100%;border:1px solid #d0d7de;'
+        'border-radius:6px"/>'
+    )
+
+
+def _badge(result: ExecutionResult) -> str:
+    color = STATUS_COLORS.get(result.status.value, "#57606a")
+    facts = [result.environment]
+    if result.wall_s is not None:
+        facts.append(f"{result.wall_s:.2f} s")
+    return (
+        f'<div style="margin:4px 0"><span style="background:{color};color:#fff;'
+        f'border-radius:4px;padding:1px 6px;font-family:monospace">'
+        f"{html.escape(result.status.value)}</span> {html.escape(result.message)} "
+        f'<span style="color:#57606a">{html.escape(" · ".join(facts))}</span></div>'
+    )
+
+
+def _panes(result: ExecutionResult) -> str:
+    parts = []
+    for title, text in (
+        ("stdout", result.stdout),
+        ("stderr", result.stderr),
+        ("build log", result.build_log),
+    ):
+        if text:
+            parts.append(
+                f"<details{' open' if title == 'stderr' and not result.ok else ''}>"
+                f"<summary>{title}</summary>"
+                f'<pre style="max-height:16em;overflow:auto;font-size:12px">'
+                f"{html.escape(text)}</pre></details>"
+            )
+    return "".join(parts)
+
+
+def _visual(result: ExecutionResult, height: int, interactive: bool) -> str:
+    by_name = {str(a.get("name")): a for a in result.artifacts}
+    page = by_name.get("page.html")
+    if interactive and page and Path(str(page["path"])).is_file():
+        return iframe(Path(str(page["path"])).read_text("utf-8"), height=height)
+    gif = by_name.get("capture.gif")
+    if gif and Path(str(gif["path"])).is_file():
+        return _image(str(gif["path"]), "image/gif")
+    if result.screenshot and Path(result.screenshot).is_file():
+        return _image(result.screenshot)
+    images = [
+        a for a in result.artifacts
+        if str(a.get("mime", "")).startswith("image/") and Path(str(a["path"])).is_file()
+    ]  # fmt: skip
+    return "".join(_image(str(a["path"]), str(a["mime"])) for a in images[:4])
+
+
+def _body(result: ExecutionResult, height: int, interactive: bool) -> str:
+    return _badge(result) + _visual(result, height, interactive) + _panes(result)
+
+
+def show(result: ExecutionResult, *, height: int = 520, interactive: bool = True) -> HTMLView:
+    """A result for the notebook: status, the live page (or the image), and the outputs.
+
+    ``interactive=False`` shows the screenshot instead of the live page.
+    """
+    return HTMLView(f'<div class="arena-result">{_body(result, height, interactive)}</div>')
+
+
+def side_by_side(
+    a: ExecutionResult,
+    b: ExecutionResult,
+    *,
+    labels: tuple[str, str] = ("A", "B"),
+    height: int = 480,
+    interactive: bool = True,
+) -> HTMLView:
+    """Two results next to each other, in two columns of exactly equal size."""
+    cells = []
+    for label, result in zip(labels, (a, b), strict=True):
+        cells.append(
+            '<div style="min-width:0;overflow:hidden">'
+            f'<div style="font-weight:600;margin-bottom:4px">{html.escape(label)}</div>'
+            f"{_body(result, height, interactive)}</div>"
+        )
+    return HTMLView(
+        '<div class="arena-side-by-side" style="display:grid;grid-template-columns:'
+        f'minmax(0,1fr) minmax(0,1fr);gap:12px;align-items:start">{"".join(cells)}</div>'
+    )
+
+
+def proxy_url(port: int, base_url: str | None = None) -> str:
+    """The address of a host loopback ``port`` through jupyter-server-proxy.
+
+    ``base_url`` is the Jupyter server's base URL (``$JUPYTERHUB_SERVICE_PREFIX`` on a hub,
+    else ``/``); the browser reaches the app through the same server as the notebook.
+    """
+    base = base_url or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
+    if not base.endswith("/"):
+        base += "/"
+    return f"{base}proxy/{port}/"
+
+
+def live_app_html(app: App, *, height: int = 560, base_url: str | None = None) -> str:
+    """An iframe on a running app through the Jupyter proxy (scripts, no same-origin)."""
+    url = proxy_url(app.port, base_url)
+    return (
+        f"<div>{html.escape(app.kind)} app, live while it runs: <code>{html.escape(url)}</code>"
+        f'</div><iframe src="{html.escape(url)}" sandbox="allow-scripts allow-forms" '
+        f'style="width:100%;height:{height}px;border:1px solid #d0d7de;border-radius:6px">'
+        "</iframe>"
+    )

@@ -1,0 +1,289 @@
+"""From a model's markdown answer to a result with a screenshot: ``execute_response``.
+
+The answer's environment is detected (:func:`arena_kit.extract.extract`) unless given; then:
+
+- web pages (HTML, React, Vue, Mermaid, Markdown, browser JavaScript) are built offline and
+  rendered in the shared Chromium with no network;
+- Streamlit and Gradio start in the sandbox, are screenshotted through the bridge, and stop;
+- PyGame runs headless with scripted input, its frames captured;
+- everything else (Python, Node, TypeScript, C, C++, Java, Go, Rust) runs in the sandbox, and
+  a figure it saves becomes the screenshot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shutil
+import time
+from pathlib import Path
+
+from ..extract import extract
+from ..sandbox import ExecutionResult, Limits, run
+from ..sandbox.paths import artifacts_dir
+from ..schema import ENVIRONMENTS, Status, content_id
+from .apps import APP_KINDS, APP_LIMITS, AppStartError, start_app
+from .browser import Browser, BrowserUnavailableError, Render, get_browser
+from .build import BuildError, build_page
+from .pygame_capture import run_pygame
+
+__all__ = [
+    "execute_response",
+    "execute_code",
+    "WEB_ENVIRONMENTS",
+    "APP_ENVIRONMENTS",
+    "is_browser_javascript",
+]
+
+WEB_ENVIRONMENTS = ("html", "react", "vue", "mermaid", "markdown")
+APP_ENVIRONMENTS = ("streamlit", "gradio")
+_FORMAT = 1
+_BROWSER_JS = re.compile(
+    r"\b(?:document|window|localStorage|requestAnimationFrame|alert|navigator)\b|getContext\("
+)
+
+
+def is_browser_javascript(code: str) -> bool:
+    """True when JavaScript needs a page (the DOM, a canvas), not Node."""
+    return bool(_BROWSER_JS.search(code)) and not re.search(
+        r"\brequire\(\s*['\"](?:fs|child_process|http|net|os|path|readline)['\"]", code
+    )
+
+
+def _result(code: str, environment: str, language: str | None, limits: Limits) -> ExecutionResult:
+    return ExecutionResult(
+        execution_id=content_id("web", _FORMAT, code, environment, limits.as_dict()),
+        code=code,
+        language=language,
+        environment=environment,
+        status=Status.SANDBOX_ERROR,
+        backend="chromium",
+    )
+
+
+def _artifact(path: Path, mime: str) -> dict[str, object]:
+    return {"name": path.name, "path": str(path), "size": path.stat().st_size, "mime": mime}
+
+
+def _folder(execution_id: str) -> Path:
+    folder = artifacts_dir() / execution_id
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _apply_render(result: ExecutionResult, render: Render, what: str) -> None:
+    """Status, message and outputs from what the page did in the browser."""
+    result.stdout = "".join(f"{text}\n" for level, text in render.console if level != "error")
+    errors = [text for level, text in render.console if level == "error"] + render.page_errors
+    if render.blocked:
+        errors += [f"blocked (no network): {url}" for url in render.blocked]
+    result.stderr = "".join(f"{text}\n" for text in errors)
+    if render.png is not None:
+        result.screenshot = str(render.png)
+        result.artifacts.append(_artifact(render.png, "image/png"))
+    if render.build_error:
+        result.status = Status.BUILD_ERROR
+        result.message = f"build error: {_one_line(render.build_error)}"
+    elif render.timed_out:
+        result.status = Status.TIMEOUT
+        result.message = f"timeout: the {what} did not finish rendering"
+    elif render.page_errors:
+        result.status = Status.RUNTIME_ERROR
+        result.message = f"runtime error: {_one_line(render.page_errors[0])}"
+    elif render.blank:
+        result.status = Status.BLANK_RENDER
+        result.message = f"blank render: the {what} shows nothing (one flat colour)"
+    else:
+        result.status = Status.OK
+        result.message = f"ok: {what} rendered in {render.wall_s:.2f} s"
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return " ".join(lines[:2])[:300] if lines else "(no message)"
+
+
+def _web(
+    code: str,
+    environment: str,
+    language: str | None,
+    files: dict[str, str],
+    limits: Limits,
+    screenshot: bool,
+    browser: Browser | None,
+) -> ExecutionResult:
+    started = time.monotonic()
+    result = _result(code, environment, language, limits)
+    try:
+        page = build_page(code, environment, language=language, files=files, limits=limits)
+    except BuildError as error:
+        result.status = Status(error.status)
+        result.message = error.message
+        result.build_log = error.log
+        result.wall_s = round(time.monotonic() - started, 4)
+        return result
+    result.build_log = page.build_log
+    folder = _folder(result.execution_id)
+    page_file = folder / "page.html"
+    page_file.write_text(page.html, "utf-8")
+    if not screenshot:
+        result.artifacts.append(_artifact(page_file, "text/html"))
+        result.status = Status.OK
+        result.message = f"ok: {environment} page built (not rendered)"
+        result.wall_s = round(time.monotonic() - started, 4)
+        return result
+    render = (browser or get_browser()).render(
+        page, folder / "screenshot.png", capture_svg=environment == "mermaid"
+    )
+    if render.svg:  # the notebook shows the drawn diagram, without the 3 MB library
+        page_file.write_text(_svg_page(render.svg), "utf-8")
+    result.artifacts.append(_artifact(page_file, "text/html"))
+    _apply_render(result, render, "page" if environment != "mermaid" else "diagram")
+    result.wall_s = round(time.monotonic() - started, 4)
+    return result
+
+
+def _svg_page(svg: str) -> str:
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
+        f'<body style="margin:0">{svg}</body></html>'
+    )
+
+
+def _app(
+    code: str, environment: str, limits: Limits | None, screenshot: bool, browser: Browser | None
+) -> ExecutionResult:
+    started = time.monotonic()
+    chosen = limits or APP_LIMITS
+    result = _result(code, environment, "python", chosen)
+    result.backend = "bwrap"
+    try:
+        app = start_app(code, environment, limits=chosen)
+    except AppStartError as error:
+        result.status = Status(error.status)
+        result.message = error.message
+        result.stdout, result.stderr = error.stdout, error.stderr
+        result.wall_s = round(time.monotonic() - started, 4)
+        return result
+    try:
+        if screenshot:
+            spec = APP_KINDS[environment]
+            folder = _folder(result.execution_id)
+            render = (browser or get_browser()).render_url(
+                app.url,
+                folder / "screenshot.png",
+                port=app.port,
+                ready_selector=spec.ready_selector,
+                error_selector=spec.error_selector,
+                busy_selector=spec.busy_selector,
+            )
+            _apply_render(result, render, f"{environment} app")
+            if render.build_error:  # an exception the app showed: the program failed
+                result.status = Status.RUNTIME_ERROR
+                result.message = f"runtime error: {_one_line(render.build_error)}"
+            if not app.alive and result.status is Status.OK:
+                result.status = Status.RUNTIME_ERROR
+                result.message = "runtime error: the app stopped while it was shown"
+        else:
+            result.status = Status.OK
+            result.message = f"ok: the {environment} app served in {app.ready_s or 0:.1f} s"
+    finally:
+        app.stop()
+        result.stdout = (result.stdout + app.stdout) if result.stdout else app.stdout
+        result.stderr = app.stderr + result.stderr
+    result.wall_s = round(time.monotonic() - started, 4)
+    return result
+
+
+def _program(
+    code: str, environment: str, language: str | None, limits: Limits | None
+) -> ExecutionResult:
+    if environment == "pygame":
+        return run_pygame(code, limits=limits)
+    result = run(code, language=language or environment, environment=environment, limits=limits)
+    image = next((a for a in result.artifacts if str(a.get("mime", "")).startswith("image/")), None)
+    if image is not None and result.screenshot is None:
+        result = dataclasses.replace(result, screenshot=str(image["path"]))
+    return result
+
+
+def execute_code(
+    code: str,
+    environment: str,
+    *,
+    language: str | None = None,
+    files: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    screenshot: bool = True,
+    browser: Browser | None = None,
+) -> ExecutionResult:
+    """Run ``code`` in ``environment`` (any of :data:`arena_kit.schema.ENVIRONMENTS`)."""
+    if environment not in ENVIRONMENTS:
+        raise ValueError(f"unknown environment {environment!r}; use one of {ENVIRONMENTS}")
+    try:
+        if environment in WEB_ENVIRONMENTS or (
+            environment == "javascript" and is_browser_javascript(code)
+        ):
+            return _web(
+                code, environment, language, files or {}, Limits.coerce(limits), screenshot,
+                browser,
+            )  # fmt: skip
+        if environment in APP_ENVIRONMENTS:
+            return _app(code, environment, limits, screenshot, browser)
+    except BrowserUnavailableError as error:
+        result = _result(code, environment, language, Limits.coerce(limits))
+        result.message = f"sandbox error: {error}"
+        return result
+    return _program(code, environment, language, limits)
+
+
+def execute_response(
+    markdown: str,
+    *,
+    environment: str | None = None,
+    limits: Limits | None = None,
+    screenshot: bool = True,
+    browser: Browser | None = None,
+) -> ExecutionResult:
+    """Extract, run and (for visual environments) screenshot a model's markdown answer.
+
+    Parameters
+    ----------
+    markdown
+        The answer, with fenced code blocks.
+    environment
+        Force an environment instead of detecting it.
+    limits
+        Sandbox limits (apps default to :data:`~arena_kit.web.apps.APP_LIMITS`).
+    screenshot
+        Render and screenshot visual results (``result.screenshot`` is then a PNG path).
+
+    Returns
+    -------
+    ExecutionResult
+        One :class:`~arena_kit.schema.Status`; never raises for the answer's faults.
+    """
+    found = extract(markdown)
+    chosen = environment or found.environment
+    if chosen is None or not found.code.strip():
+        result = _result(found.code, chosen or "python", found.language, Limits.coerce(limits))
+        result.status = Status.UNSUPPORTED
+        result.message = f"unsupported: {found.reason or 'no code to run'}"
+        result.backend = ""
+        return result
+    language = found.language
+    if environment is not None and environment != found.environment:
+        language = None
+    if chosen in WEB_ENVIRONMENTS and language not in (None, "javascript", "typescript", "html",
+                                                      "css", "markdown", "mermaid"):  # fmt: skip
+        language = None
+    return execute_code(
+        found.code,
+        chosen,
+        language=language,
+        files=found.files,
+        limits=limits,
+        screenshot=screenshot,
+        browser=browser,
+    )

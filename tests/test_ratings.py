@@ -455,6 +455,10 @@ def test_resampled_counts_are_multinomial() -> None:
     keep = expected > 5
     chi2 = (((observed - expected) ** 2 / expected)[keep]).sum()
     assert stats.chi2.sf(chi2, keep.sum() - 1) > 0.001
+    # With many votes per cell numpy's own multinomial is used: same law, same contract.
+    many = resample_counts(np.random.default_rng(1), counts * 1000, 2000)
+    assert (many.sum(axis=1) == n * 1000).all() and (many[:, 2] == 0).all()
+    assert np.allclose(many.mean(axis=0) / (n * 1000), p, atol=0.002)
 
 
 def test_no_bootstrap_gives_point_fit_alone(sim: pd.DataFrame) -> None:

@@ -265,7 +265,8 @@ class Browser:
             result.build_error = tab.evaluate(page.error) if not result.timed_out else None
             result.checks = tab.evaluate(
                 "() => ({text: (document.body && document.body.innerText || '').length,"
-                " nodes: document.getElementsByTagName('*').length})"
+                " nodes: document.getElementsByTagName('*').length,"
+                " body: (document.body && document.body.innerText || '').slice(0, 2000)})"
             )
             if capture_svg:
                 result.svg = tab.evaluate(

@@ -520,3 +520,29 @@ def test_autocodearena_with_the_real_sandbox(tmp_path):
     # The scripted LLM judge sees "GOOD" only in solid's real stdout.
     assert llm.leaderboard.set_index("model").loc["solid", "win_rate"] == 1.0
     assert set(llm.verdicts["mode"]) == {"with_execution"}
+
+
+def test_bigcodereward_on_imported_bigcodearena_rows(tmp_path):
+    """The importer's tables (the public data's shape) go straight into BigCodeReward."""
+    from pathlib import Path
+
+    from arena_kit.datasets import read_bigcodearena
+
+    fixture = Path(__file__).parent / "fixtures" / "bigcodearena" / "votes.jsonl"
+    imported = read_bigcodearena(fixture, screenshot_dir=tmp_path / "shots")
+    battles = battle_inputs(
+        imported.votes, imported.responses, prompts=imported.prompts,
+        executions=imported.executions,
+    )  # fmt: skip
+    assert len(battles) == len(imported.votes)
+    assert max(b.turns for b in battles) >= 2  # a multi-turn session is kept whole
+    result = bigcodereward(
+        battles, HeuristicJudge(), imported.votes, imported.executions, n_bootstrap=20,
+        progress=False,
+    )  # fmt: skip
+    assert set(result.verdicts["mode"]) == {"code_only", "with_execution"}
+    summary = result.summary()
+    assert (summary["n"] == len(imported.votes)).all()
+    assert (summary["n_unparsed"] == 0).all()
+    # The heuristic is deterministic: swapping sides never changes its verdict.
+    assert (result.consistency["consistency"] == 1.0).all()

@@ -1,0 +1,183 @@
+"""Measure the built-in prompt-category classifier (``arena_kit.categories``).
+
+Two modes:
+
+``--tune``
+    Cross-validation on the *training* part of the fixed held-out split only: five stratified
+    folds (fixed by SHA-256, like the split), repeated for every candidate setting. This is how
+    the defaults of :class:`arena_kit.categories.Settings` were chosen. The held-out part is not
+    read.
+
+default
+    The reported figures: train on the training part with the default settings, score the
+    held-out part once (accuracy, macro-F1, per-category figures, confusion matrix), then time
+    training on all 600 prompts and classifying 1,000 prompts. ``--markdown PATH`` also writes
+    the figures as a Markdown file.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_categories.py --tune
+    .venv/bin/python benchmarks/bench_categories.py --markdown /tmp/categories.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import platform
+import time
+from pathlib import Path
+
+from arena_kit import categories
+from arena_kit.schema import CATEGORIES
+
+FOLDS = 5
+
+CANDIDATES: dict[str, categories.Settings] = {
+    "default": categories.Settings(),
+    "no lexicon": categories.Settings(lexicon_weight=0.0),
+    "no head words": categories.Settings(head_chars=0),
+    "no lexicon, no head words": categories.Settings(lexicon_weight=0.0, head_chars=0),
+    "lexicon 0.3": categories.Settings(lexicon_weight=0.3),
+    "lexicon 1.0": categories.Settings(lexicon_weight=1.0),
+    "head 150": categories.Settings(head_chars=150),
+    "head 300": categories.Settings(head_chars=300),
+    "C 0.5": categories.Settings(c=0.5),
+    "C 2": categories.Settings(c=2.0),
+    "unbalanced": categories.Settings(balanced=False),
+    "min_df 1": categories.Settings(min_df=1),
+    "char 1-4": categories.Settings(char_sizes=(1, 4)),
+    "char 3-6": categories.Settings(char_sizes=(3, 6)),
+}
+
+
+def _folds(uids: list[str], labels: list[str]) -> list[int]:
+    """A stratified fold number per prompt, from SHA-256 ranks within each category."""
+    fold = [0] * len(uids)
+    for category in CATEGORIES:
+        members = [i for i, label in enumerate(labels) if label == category]
+        members.sort(key=lambda i: hashlib.sha256(f"cv\x00{uids[i]}".encode()).hexdigest())
+        for rank, i in enumerate(members):
+            fold[i] = rank % FOLDS
+    return fold
+
+
+def cross_validate(settings: categories.Settings, texts, labels, folds) -> categories.Evaluation:
+    predictions = [""] * len(texts)
+    for k in range(FOLDS):
+        train = [i for i in range(len(texts)) if folds[i] != k]
+        test = [i for i in range(len(texts)) if folds[i] == k]
+        model = categories.CategoryClassifier(settings).fit(
+            [texts[i] for i in train], [labels[i] for i in train]
+        )
+        for i, guess in zip(test, model.classify([texts[i] for i in test]), strict=True):
+            predictions[i] = guess
+    return categories.score(labels, predictions)
+
+
+def calibrate(texts, labels, folds) -> None:
+    """The temperature of ``predict_proba`` that minimises the out-of-fold log-loss."""
+    import numpy as np
+
+    scores = np.zeros((len(texts), len(CATEGORIES)))
+    for k in range(FOLDS):
+        train = [i for i in range(len(texts)) if folds[i] != k]
+        test = [i for i in range(len(texts)) if folds[i] == k]
+        model = categories.CategoryClassifier().fit(
+            [texts[i] for i in train], [labels[i] for i in train]
+        )
+        scores[test] = model.decision_function([texts[i] for i in test])
+    truth = np.array([CATEGORIES.index(label) for label in labels])
+    print("temperature  log-loss")
+    for temperature in (0.5, 1, 2, 3, 4, 5, 6, 8):
+        z = scores * temperature
+        z -= z.max(axis=1, keepdims=True)
+        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        print(f"{temperature:11.1f} {-log_p[np.arange(len(truth)), truth].mean():9.3f}")
+
+
+def tune(candidates: list[str] | None = None) -> None:
+    frame = categories.load_labelled()
+    train, _ = categories.heldout_split(frame)
+    part = frame.set_index("uid").loc[train]
+    texts, labels = list(part["instruction"]), list(part["category"])
+    folds = _folds(train, labels)
+    print(f"{FOLDS}-fold cross-validation on the {len(train)} training prompts")
+    print(f"{'setting':28s} accuracy macro-F1")
+    for name, settings in CANDIDATES.items():
+        if candidates and name not in candidates:
+            continue
+        result = cross_validate(settings, texts, labels, folds)
+        print(f"{name:28s} {result.accuracy:8.3f} {result.macro_f1:8.3f}", flush=True)
+    calibrate(texts, labels, folds)
+
+
+def report(markdown: Path | None) -> None:
+    frame = categories.load_labelled()
+    train, test = categories.heldout_split(frame)
+    started = time.perf_counter()
+    result = categories.evaluate()
+    evaluate_s = time.perf_counter() - started
+    print(f"held-out split: {len(train)} training prompts, {len(test)} held out")
+    print(f"accuracy  {result.accuracy:.3f}  ({round(result.accuracy * result.n)}/{result.n})")
+    print(f"macro-F1  {result.macro_f1:.3f}")
+    print(result.per_category.round(3).to_string())
+    print(result.confusion.to_string())
+
+    texts = list(frame["instruction"])
+    started = time.perf_counter()
+    model = categories.CategoryClassifier().fit(texts, list(frame["category"]))
+    fit_s = time.perf_counter() - started
+    batch = (texts * 2)[:1000]
+    model.classify(batch[:10])  # warm numpy/scipy code paths
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        model.classify(batch)
+        timings.append(time.perf_counter() - started)
+    classify_s = min(timings)
+    print(f"train on 600 prompts: {fit_s:.2f} s; classify 1,000 prompts: {classify_s:.3f} s")
+    print(f"(held-out evaluation incl. training: {evaluate_s:.2f} s; {platform.processor()})")
+
+    if markdown is not None:
+        settings = dataclasses.asdict(categories.Settings())
+        lines = [
+            "# Prompt categories: held-out figures",
+            "",
+            f"Split: {len(train)} training / {len(test)} held-out prompts "
+            f"(seed `{categories.SPLIT_SEED}`). Settings: `{settings}`.",
+            "",
+            f"- accuracy: **{result.accuracy:.3f}** ({round(result.accuracy * result.n)}"
+            f"/{result.n})",
+            f"- macro-F1: **{result.macro_f1:.3f}**",
+            f"- training on 600 prompts: {fit_s:.2f} s; classifying 1,000 prompts: "
+            f"{classify_s:.3f} s",
+            "",
+            "Per category:",
+            "",
+            result.per_category.round(3).to_markdown(),
+            "",
+            "Confusion matrix (rows: label, columns: prediction):",
+            "",
+            result.confusion.to_markdown(),
+            "",
+        ]
+        markdown.write_text("\n".join(lines), encoding="utf-8")
+        print(f"wrote {markdown}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tune", action="store_true", help="cross-validate candidate settings")
+    parser.add_argument("--only", nargs="*", help="with --tune: only these candidates")
+    parser.add_argument("--markdown", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    if args.tune:
+        tune(args.only)
+    else:
+        report(args.markdown)
+
+
+if __name__ == "__main__":
+    main()

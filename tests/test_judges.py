@@ -218,6 +218,9 @@ def test_render_shows_every_turn_runs_and_swaps(battles, arena):
     missing = render_battle(battles[3], executions=runs).text
     assert "A's code: environment html, status blank_render\nstdout: (empty)" in missing
     assert "nan" not in missing and "<NA>" not in missing
+    broken = dict(runs["x-p3-beta"], status="build_error", build_log="x" * 50 + "main.c:3: error")
+    text = render_battle(battles[2], executions={**runs, "x-p3-beta": broken}).text
+    assert "build log (last 1000 characters):\n" + "x" * 50 + "main.c:3: error" in text
     code_only = render_battle(battles[0])
     assert "Execution of" not in code_only.text and "not its execution" in code_only.system
     with_picture = render_battle(battles[0], executions=runs, vision=True)

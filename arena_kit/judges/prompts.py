@@ -135,6 +135,10 @@ def _execution_text(
             lines.append(f"{stream} (first {output_limit} characters):\n{value[:output_limit]}")
         else:
             lines.append(f"{stream}: (empty)")
+    build_log = execution.get("build_log")
+    if isinstance(build_log, str) and build_log.strip() and execution.get("status") != "ok":
+        # Compile and bundle errors live here, not in stderr.
+        lines.append(f"build log (last {output_limit} characters):\n{build_log[-output_limit:]}")
     if image_number is not None:
         lines.append(f"screenshot: image {image_number} below")
     elif isinstance(execution.get("screenshot"), str):

@@ -44,8 +44,8 @@ function render({ model, el }) {
   el.setAttribute("aria-label", "labeling keyboard shortcuts");
   const label = () => {
     el.textContent = model.get("enabled")
-      ? "⌨ 1 A is better · 2 B is better · 3 tie · 4 both bad · s skip · u undo (click here first)"
-      : "⌨ keys off";
+      ? "Keys: 1 A is better · 2 B is better · 3 tie · 4 both bad · s skip · u undo (click here first)"
+      : "Keys off";
   };
   label();
   model.on("change:enabled", label);

@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["ArenaSession", "BUTTON_LABELS"]
 
 BUTTON_LABELS: dict[str, str] = {
-    "A": "👈 A is better",
-    "B": "👉 B is better",
-    "tie": "🤝 Tie",
-    "both_bad": "👎 Both are bad",
+    "A": "A is better",
+    "B": "B is better",
+    "tie": "Tie",
+    "both_bad": "Both are bad",
 }
 """Vote button labels, by screen choice."""
 
@@ -110,8 +110,13 @@ class ArenaSession:
         self.count = widgets.HTML("")
         self.bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="20em"))
         self.prompt = widgets.HTML("")
-        self.panel_a = widgets.VBox(layout=widgets.Layout(width="50%"))
-        self.panel_b = widgets.VBox(layout=widgets.Layout(width="50%"))
+        # Panels scroll on their own so that the vote buttons stay in view under them.
+        self.panel_a = widgets.VBox(
+            layout=widgets.Layout(width="50%", max_height="38em", overflow="auto")
+        )
+        self.panel_b = widgets.VBox(
+            layout=widgets.Layout(width="50%", max_height="38em", overflow="auto")
+        )
         self.panel_a.add_class("arena-panel")
         self.panel_b.add_class("arena-panel")
         self.panels = widgets.HBox([self.panel_a, self.panel_b])
@@ -248,6 +253,8 @@ class ArenaSession:
             message = "Skipped."
         with self._lock:
             self._shown.clear()
+            # Buttons first: once the page shows anything of this battle, they are right.
+            self._set_buttons(item)
             done, left = self.controller.progress()
             self.count.value = f"<b>{done}</b> done / <b>{left}</b> left&nbsp;"
             self.bar.max = max(done + left, 1)

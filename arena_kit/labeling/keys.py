@@ -44,7 +44,7 @@ function render({ model, el }) {
   el.setAttribute("aria-label", "labeling keyboard shortcuts");
   const label = () => {
     el.textContent = model.get("enabled")
-      ? "Keys: 1 A is better · 2 B is better · 3 tie · 4 both bad · s skip · u undo (click here first)"
+      ? "Keys: 1 A better · 2 B better · 3 tie · 4 both bad · s skip · u undo (click here first)"
       : "Keys off";
   };
   label();

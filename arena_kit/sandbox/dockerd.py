@@ -100,6 +100,7 @@ class LocalDockerd:
 
 
 _shared: dict[str, LocalDockerd | None] = {}
+_users = [0]  # holders of the shared engine: it stops when the last one lets go
 _shared_lock = threading.Lock()
 
 
@@ -107,9 +108,11 @@ def shared_engine() -> str | None:
     """Make sure an engine is reachable; start one (stopped at exit) if needed.
 
     Sets ``DOCKER_HOST`` for this process when it starts one. Returns the engine's
-    ``base_url`` (None for the environment's default engine).
+    ``base_url`` (None for the environment's default engine). Each call must be paired
+    with :func:`stop_shared_engine`, which stops the engine after the last holder.
     """
     with _shared_lock:
+        _users[0] += 1
         if "engine" in _shared:
             engine = _shared["engine"]
             return engine.base_url if engine else os.environ.get("DOCKER_HOST")
@@ -129,8 +132,11 @@ def shared_engine() -> str | None:
 
 
 def stop_shared_engine() -> None:
-    """Stop the engine :func:`shared_engine` started (if it started one)."""
+    """Let go of the shared engine; the last holder stops it (if this process started it)."""
     with _shared_lock:
+        _users[0] = max(0, _users[0] - 1)
+        if _users[0]:
+            return
         engine = _shared.pop("engine", None)
         if engine is not None:
             engine.stop()

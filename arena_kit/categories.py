@@ -241,6 +241,30 @@ Their match counts are features of the linear model, so they shift the decision 
 override it; they matter most for the rare ``diagram_creation`` class (19 labelled prompts).
 """
 
+
+def _first_characters(pattern: str) -> str:
+    """The characters a match of ``pattern`` can start with (its top-level alternatives each
+    start with a literal character, possibly after ``\\b``)."""
+    alternatives, depth, current = [], 0, ""
+    for i, char in enumerate(pattern):
+        escaped = i > 0 and pattern[i - 1] == "\\"
+        depth += (char == "(" and not escaped) - (char == ")" and not escaped)
+        if char == "|" and depth == 0:
+            alternatives.append(current)
+            current = ""
+        else:
+            current += char
+    alternatives.append(current)
+    return "".join(sorted({a.removeprefix("\\b")[0] for a in alternatives}))
+
+
+def _compile_cue(pattern: str) -> re.Pattern[str]:
+    # The look-ahead on the first character finds the same matches; it only lets the regular
+    # expression engine skip most positions after one test instead of one per alternative.
+    return re.compile(f"(?=[{re.escape(_first_characters(pattern))}])(?:{pattern})")
+
+
+_LEXICON_PATTERNS = {category: _compile_cue(pattern) for category, pattern in LEXICON.items()}
 _TOKEN = re.compile(r"\w\w+")
 _HASH_MULTIPLIER = 0x100000001B3  # FNV prime: spreads code points over the 64-bit range
 _HASH_LENGTH_SALT = 0x9E3779B97F4A7C15
@@ -281,18 +305,16 @@ class _WordBlock:
         import numpy as np
 
         assert self.vocabulary is not None and self.idf is not None
-        rows: list[int] = []
-        cols: list[int] = []
-        vocabulary = self.vocabulary
-        for row, text in enumerate(texts):
-            for term in self._terms(text):
-                column = vocabulary.get(term)
-                if column is not None:
-                    rows.append(row)
-                    cols.append(column)
-        return _tfidf(
-            np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), len(texts), self.idf
+        lookup = self.vocabulary.get
+        columns_of = [
+            [c for c in map(lookup, self._terms(text)) if c is not None] for text in texts
+        ]
+        lengths = np.fromiter(map(len, columns_of), dtype=np.int64, count=len(texts))
+        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+        cols = np.fromiter(
+            (c for columns in columns_of for c in columns), dtype=np.int64, count=int(lengths.sum())
         )
+        return _tfidf(rows, cols, len(texts), self.idf)
 
 
 def _char_ngram_hashes(texts: Sequence[str], sizes: range) -> tuple[np.ndarray, np.ndarray]:
@@ -344,6 +366,7 @@ class _CharBlock:
     sizes: range
     vocabulary: np.ndarray | None = None
     idf: np.ndarray | None = None
+    _table: tuple[np.ndarray, np.ndarray] | None = None
 
     def fit(self, texts: Sequence[str]) -> _CharBlock:
         import numpy as np
@@ -356,8 +379,46 @@ class _CharBlock:
         unique_hashes, df = np.unique(hashes[first], return_counts=True)
         keep = df >= self.min_df
         self.vocabulary = unique_hashes[keep]
+        self._table = None
         self.idf = np.log((1 + len(texts)) / (1 + df[keep].astype(float))) + 1
         return self
+
+    def _lookup(self, hashes: np.ndarray) -> np.ndarray:
+        """The column of each hash, -1 for n-grams outside the vocabulary.
+
+        An open-addressing hash table (linear probing, at most a quarter full) built once from
+        the vocabulary: a few vectorised gathers, much cheaper than sorting the n-grams.
+        """
+        import numpy as np
+
+        assert self.vocabulary is not None
+        if self._table is None:
+            size = 1 << max(4, (4 * len(self.vocabulary)).bit_length())
+            table_hash = np.zeros(size, dtype=np.uint64)
+            table_column = np.full(size, -1, dtype=np.int64)
+            mask = size - 1
+            for column, value in enumerate(self.vocabulary.tolist()):
+                slot = value & mask
+                while table_column[slot] >= 0:
+                    slot = (slot + 1) & mask
+                table_hash[slot] = value
+                table_column[slot] = column
+            self._table = (table_hash, table_column)
+        table_hash, table_column = self._table
+        mask = np.uint64(len(table_hash) - 1)
+        slots = (hashes & mask).astype(np.int64)
+        result = np.full(len(hashes), -1, dtype=np.int64)
+        pending = np.arange(len(hashes))
+        while len(pending):
+            slot = slots[pending]
+            column = table_column[slot]
+            occupied = column >= 0
+            hit = occupied & (table_hash[slot] == hashes[pending])
+            result[pending[hit]] = column[hit]
+            probe_on = occupied & ~hit  # another n-gram sits here: try the next slot
+            pending = pending[probe_on]
+            slots[pending] = (slot[probe_on] + 1) & (len(table_hash) - 1)
+        return result
 
     def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
         import numpy as np
@@ -367,8 +428,8 @@ class _CharBlock:
         if len(self.vocabulary) == 0:
             documents, columns = documents[:0], documents[:0]
         else:
-            columns = np.minimum(np.searchsorted(self.vocabulary, hashes), len(self.vocabulary) - 1)
-            known = self.vocabulary[columns] == hashes
+            columns = self._lookup(hashes)
+            known = columns >= 0
             documents, columns = documents[known], columns[known]
         return _tfidf(documents, columns.astype(np.int64), len(texts), self.idf)
 
@@ -392,10 +453,16 @@ def _tfidf(rows: np.ndarray, cols: np.ndarray, n_rows: int, idf: np.ndarray) -> 
 def _lexicon_features(texts: Sequence[str]) -> np.ndarray:
     import numpy as np
 
-    patterns = [re.compile(LEXICON[c]) for c in CATEGORIES]
-    return np.array(
-        [[math.log1p(len(p.findall(t.lower()))) for p in patterns] for t in texts], dtype=float
-    ).reshape(len(texts), len(patterns))
+    # One scan of all texts per pattern; the NUL separator keeps matches inside one text.
+    lowered = [t.lower().replace("\0", " ") for t in texts]
+    starts = np.cumsum([0] + [len(t) + 1 for t in lowered])[:-1]
+    joined = "\0".join(lowered)
+    counts = np.zeros((len(texts), len(CATEGORIES)))
+    for k, category in enumerate(CATEGORIES):
+        positions = [m.start() for m in _LEXICON_PATTERNS[category].finditer(joined)]
+        document = np.searchsorted(starts, positions, side="right") - 1
+        counts[:, k] = np.bincount(document, minlength=len(texts))
+    return np.log1p(counts)
 
 
 # ---------------------------------------------------------------------------------------------

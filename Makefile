@@ -9,7 +9,7 @@ VENV_STAMP := $(VENV)/.arena-kit-$(shell cat pyproject.toml | sha1sum | cut -c1-
 SYSTEM_STAMP := .stamps/system-$(shell cat scripts/setup-system.sh | sha1sum | cut -c1-12)
 PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip --quiet --no-input
 
-.PHONY: demo test setup system lint typecheck clean
+.PHONY: demo test setup system runtimes lint typecheck clean
 
 demo: setup
 	$(PY) -m arena_kit demo
@@ -17,7 +17,13 @@ demo: setup
 test: setup lint typecheck
 	$(PY) -m pytest
 
-setup: system $(VENV_STAMP)
+setup: system $(VENV_STAMP) runtimes
+
+# The sandbox's runtime environment and the visual environments' npm cache (each script
+# keeps its own stamp under the cache folder and returns at once when nothing changed).
+runtimes: $(VENV_STAMP)
+	@bash scripts/setup-runtime.sh
+	@bash scripts/setup-web.sh
 
 system: $(SYSTEM_STAMP)
 
@@ -39,3 +45,4 @@ typecheck: setup
 
 clean:
 	rm -rf $(VENV) .stamps reports .pytest_cache .mypy_cache .ruff_cache
+	@echo "caches of sandbox runs, runtimes and npm packages stay in $$(bash scripts/setup-runtime.sh --print)/.."

@@ -4,6 +4,10 @@
   Arena-Hard prompts, each pair of the three models' answers whose main code (see
   :func:`arena_kit.blocks.main_block`) is in a language the workbench runs. Sides are ordered
   by a seeded coin (labeling shows them in random order again).
+  Their ``category`` is predicted by :func:`arena_kit.categories.fill_categories` (the
+  prompts have none).
+- ``data/simulated/arena-hard-battle-votes.jsonl``: **simulated** votes on those real battles,
+  one each, by :func:`arena_kit.simulate.simulate_battle_votes` (for the judges' demo).
 - ``data/simulated/simulated-votes.jsonl``: **simulated** votes from
   :func:`arena_kit.simulate.simulate_votes` with :data:`SIMULATION` (known truth alongside in
   ``simulated-truth.json``).
@@ -66,9 +70,14 @@ def build_battles(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFram
                     "source": "arena-hard-v0.1",
                 }
             )
-    battles = validate(pd.DataFrame(rows), "battles", source="Arena-Hard battles")
-    clusters = prompts.set_index("prompt_id")["cluster"]
-    battles["cluster"] = battles["prompt_id"].map(clusters)
+    from .categories import fill_categories
+
+    # Arena-Hard prompts carry no BigCodeArena category: the built-in classifier fills it.
+    categorised = fill_categories(prompts).set_index("prompt_id")
+    frame = pd.DataFrame(rows)
+    frame["category"] = frame["prompt_id"].map(categorised["category"])
+    battles = validate(frame, "battles", source="Arena-Hard battles")
+    battles["cluster"] = battles["prompt_id"].map(categorised["cluster"])
     return battles
 
 
@@ -81,12 +90,17 @@ def _language(messages: Any, main_block: Any, block_language: Any) -> str | None
 def build(data_dir: Path) -> list[Path]:
     """Write the derived files under ``data_dir``; returns their paths."""
     from .datasets import bundled_responses, write_table
-    from .simulate import simulate_votes
+    from .simulate import simulate_battle_votes, simulate_votes
 
     prompts, responses = bundled_responses()
     battles = build_battles(prompts, responses)
     battles_path = write_table(
         battles, data_dir / "battles" / "arena-hard-battles.jsonl", "battles"
+    )
+    battle_votes_path = write_table(
+        simulate_battle_votes(battles, seed=BATTLE_SEED),
+        data_dir / "simulated" / "arena-hard-battle-votes.jsonl",
+        "votes",
     )
     simulated = simulate_votes(**SIMULATION)
     votes_path = write_table(
@@ -104,7 +118,7 @@ def build(data_dir: Path) -> list[Path]:
         )
         + "\n"
     )
-    return [battles_path, votes_path, truth_path]
+    return [battles_path, battle_votes_path, votes_path, truth_path]
 
 
 def main() -> int:

@@ -48,6 +48,7 @@ __all__ = [
     "bundled_responses",
     "bundled_battles",
     "battle_responses",
+    "bundled_battle_votes",
     "bundled_votes",
     "BIGCODEARENA_ENVIRONMENTS",
 ]
@@ -664,6 +665,11 @@ def battle_responses() -> pd.DataFrame:
     battles = bundled_battles()
     used = set(battles["response_a"]) | set(battles["response_b"])
     return responses[responses["response_id"].isin(used)].reset_index(drop=True)
+
+
+def bundled_battle_votes() -> pd.DataFrame:
+    """**Simulated** votes on the bundled real battles (for the judges' offline demo)."""
+    return read_table(DATA_DIR / "simulated" / "arena-hard-battle-votes.jsonl", "votes")
 
 
 def bundled_votes() -> pd.DataFrame:

@@ -25,6 +25,8 @@ The generating process (seeded, documented so results can be reproduced and reas
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +42,8 @@ __all__ = [
     "SIMULATED_MODELS",
     "SimulatedVotes",
     "simulate_votes",
+    "ARENA_HARD_RATINGS",
+    "simulate_battle_votes",
 ]
 
 CATEGORY_MIX: dict[str, float] = {
@@ -193,19 +197,10 @@ def simulate_votes(
         annotator[is_repeat] = (annotator[is_repeat] + shift) % len(annotators)
 
     a, b = first[rows], second[rows]
-    p_a = 1.0 / (1.0 + 10.0 ** ((ratings[b] - ratings[a]) / 400.0))
-    q_a = (p_a - tie_rate / 2) / (1 - tie_rate)
-    draw = rng.random(len(rows)) < tie_rate
-    a_wins = rng.random(len(rows)) < q_a
     swapped = rng.random(len(rows)) < 0.5
-    if left_bias > 0:
-        biased = (annotator == 0) & (rng.random(len(rows)) < left_bias)
-        draw = draw & ~biased
-        # The left panel shows model_b when the sides are swapped.
-        a_wins = np.where(biased, ~swapped, a_wins)
-    both_bad = rng.random(len(rows)) < both_bad_share
-    winner = np.where(
-        draw, np.where(both_bad, "both_bad", "tie"), np.where(a_wins, "model_a", "model_b")
+    biased = (annotator == 0) & (rng.random(len(rows)) < left_bias) if left_bias > 0 else None
+    winner = _draw_winners(
+        rng, ratings[a] - ratings[b], tie_rate, both_bad_share, swapped=swapped, biased=biased
     )
 
     tstamp = start_tstamp + np.cumsum(rng.exponential(60.0, len(rows)))
@@ -237,6 +232,95 @@ def simulate_votes(
     votes = validate(votes, "votes", source="simulated votes")
     truth = pd.Series(ratings, index=pd.Index(models, name="model"), name="true_rating")
     return SimulatedVotes(votes=votes, true_ratings=truth, params=params)
+
+
+def _draw_winners(
+    rng: Any,
+    gap: Any,
+    tie_rate: float,
+    both_bad_share: float,
+    *,
+    swapped: Any,
+    biased: Any = None,
+) -> Any:
+    """Winners whose expected score for model_a is the BT probability of ``gap`` (step 3 of the
+    module doc); ``biased`` rows go to the left panel instead (step 4)."""
+    import numpy as np
+
+    n = len(gap)
+    p_a = 1.0 / (1.0 + 10.0 ** (-np.asarray(gap, dtype=float) / 400.0))
+    q_a = (p_a - tie_rate / 2) / (1 - tie_rate)
+    draw = rng.random(n) < tie_rate
+    a_wins = rng.random(n) < q_a
+    if biased is not None:
+        draw = draw & ~biased
+        # The left panel shows model_b when the sides are swapped.
+        a_wins = np.where(biased, ~swapped, a_wins)
+    both_bad = rng.random(n) < both_bad_share
+    return np.where(
+        draw, np.where(both_bad, "both_bad", "tie"), np.where(a_wins, "model_a", "model_b")
+    )
+
+
+ARENA_HARD_RATINGS: dict[str, float] = {
+    "gpt-4-0314": 1000.0,
+    "gpt-4-0613": 1000.0 + 400 * math.log10(0.379 / 0.621),
+    "gpt-3.5-turbo-0125": 1000.0 + 400 * math.log10(0.233 / 0.767),
+}
+"""Elo-scale strengths of the three bundled Arena-Hard models, from their published win rates
+against gpt-4-0314 (37.9 % and 23.3 %, arena-hard-auto leaderboard of 2024-07-31): the assumed
+truth of :func:`simulate_battle_votes`."""
+
+
+def simulate_battle_votes(
+    battles: pd.DataFrame,
+    ratings: Mapping[str, float] | None = None,
+    *,
+    seed: int = 0,
+    tie_rate: float = 0.2,
+    both_bad_share: float = 0.35,
+    n_annotators: int = 3,
+    start_tstamp: float = 1_735_689_600.0,
+) -> pd.DataFrame:
+    """**Simulated** votes for real battles (one per battle), for demos of the judges.
+
+    The rule (seeded, documented): each battle's winner is drawn as in step 3 of the module
+    doc from the models' ``ratings`` (default :data:`ARENA_HARD_RATINGS`); sides are shown in a
+    random order; annotators ``sim-annotator-1``… take battles in turn. The votes know nothing of
+    the answers' content or execution — they only stand in for people so that the judge
+    pipeline can run offline. Every row has ``source="simulated"``.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .schema import validate
+
+    ratings = dict(ARENA_HARD_RATINGS if ratings is None else ratings)
+    unknown = sorted((set(battles["model_a"]) | set(battles["model_b"])) - set(ratings))
+    if unknown:
+        raise ValueError(f"no rating for model(s) {', '.join(unknown)}: pass ratings=")
+    rng = np.random.default_rng(seed)
+    gap = battles["model_a"].map(ratings).to_numpy() - battles["model_b"].map(ratings).to_numpy()
+    swapped = rng.random(len(battles)) < 0.5
+    winner = _draw_winners(rng, gap, tie_rate, both_bad_share, swapped=swapped)
+    votes = pd.DataFrame(
+        {
+            "vote_id": [f"sim-vote-{b}" for b in battles["battle_id"]],
+            "battle_id": battles["battle_id"].to_numpy(),
+            "prompt_id": battles["prompt_id"].to_numpy(),
+            "category": battles["category"].to_numpy(),
+            "model_a": battles["model_a"].to_numpy(),
+            "model_b": battles["model_b"].to_numpy(),
+            "winner": winner,
+            "lang_a": battles["lang_a"].to_numpy(),
+            "lang_b": battles["lang_b"].to_numpy(),
+            "annotator": [f"sim-annotator-{i % n_annotators + 1}" for i in range(len(battles))],
+            "swapped": swapped,
+            "tstamp": start_tstamp + 60.0 * np.arange(len(battles)),
+            "source": "simulated",
+        }
+    )
+    return validate(votes, "votes", source="simulated battle votes")
 
 
 def _draw_environments(rng: Any, categories: Any) -> Any:

@@ -26,6 +26,14 @@ def test_battles_pair_real_answers_with_runnable_code():
         assert by_id.loc[row.response_b, "prompt_id"] == row.prompt_id
         assert "```" in by_id.loc[row.response_a, "messages"][-1]["content"]
     assert battles["cluster"].notna().all()
+    assert battles["category"].notna().all()  # predicted by the built-in classifier
+
+
+def test_battle_votes_are_simulated_one_per_battle():
+    votes = datasets.bundled_battle_votes()
+    battles = datasets.bundled_battles()
+    assert set(votes["source"]) == {"simulated"}
+    assert sorted(votes["battle_id"]) == sorted(battles["battle_id"])
 
 
 def test_simulated_truth_file_is_labelled():

@@ -208,6 +208,7 @@ def test_edit_and_rerun_goes_through_the_sandbox_and_is_stored(tmp_path, data):
         time.sleep(0.05)
     assert "edited by the judge" in result.value
     assert "runtime_error" in result.value
+    edited = editor.value
     key(session, "2")
     vote = session.store.votes().iloc[0]
     (edit,) = vote["edits"]
@@ -216,7 +217,7 @@ def test_edit_and_rerun_goes_through_the_sandbox_and_is_stored(tmp_path, data):
     assert edit["status"] == "runtime_error"
     from arena_kit.labeling import code_hash
 
-    assert edit["code_hash"] == code_hash(editor.value)
+    assert edit["code_hash"] == code_hash(edited)
     assert edit["execution_id"]
     session.close()
 

@@ -24,6 +24,7 @@ from ..sampling import SAMPLING_MODES, choose_pair, current_ratings
 from ..schema import WINNERS, normalize_winner
 from ..store import StoreEvent, VoteStore, new_event_id
 from .items import BattleView, build_view, side_swapped
+from .render import markdown_html, redact
 from .runs import Executor, RunCache, RunOutput, code_hash
 
 if TYPE_CHECKING:
@@ -50,6 +51,9 @@ class Item:
     shown_at: float | None = None
     runs: dict[tuple[str, int], Future[RunOutput]] = field(default_factory=dict)
     edits: list[dict[str, Any]] = field(default_factory=list)
+    html: dict[str, str] = field(default_factory=dict)
+    """Text → its HTML (redacted, highlighted), made in the background before the battle
+    is shown, so that showing it costs no highlighting."""
 
     def stored_side(self, screen: str) -> str:
         """``"a"`` or ``"b"``: the stored side shown in screen panel ``"A"`` or ``"B"``."""
@@ -286,6 +290,7 @@ class LabelingController:
             expected=self.gold.get(battle_id) if qc == "gold" else None,
         )
         self.start_runs(item)
+        prerender(item)
         return item
 
     def start_runs(self, item: Item) -> None:
@@ -497,6 +502,17 @@ class LabelingController:
             with contextlib.suppress(Exception):
                 self.store.release(self.annotator)
         self.runs.shutdown()
+
+
+def prerender(item: Item) -> None:
+    """Fill ``item.html`` with the HTML of its prompt, user turns and answers."""
+    names = (item.view.model_a, item.view.model_b)
+    texts = [item.view.prompt]
+    for turn in (*item.view.turns_a, *item.view.turns_b):
+        texts.extend((turn.user, turn.answer))
+    for text in texts:
+        if text and text not in item.html:
+            item.html[text] = markdown_html(redact(text, names))
 
 
 def _votes_frame(events: list[StoreEvent]) -> pd.DataFrame:

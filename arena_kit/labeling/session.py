@@ -85,6 +85,7 @@ class ArenaSession:
         self.transition_s: list[float] = []
         """Seconds from each vote / skip to the next battle fully shown (outputs included)."""
         self._pending_since: float | None = None
+        self._fixed: dict[str, dict[str, Any]] = {}
         self._build()
         if annotator:
             self.start(annotator)
@@ -269,11 +270,10 @@ class ArenaSession:
                 self._set_buttons(None)
                 self._mark_shown(None)
                 return
-            names = (item.view.model_a, item.view.model_b)
             qc = " (quality check)" if item.qc else ""
             self.prompt.value = (
                 f"<div class='arena-prompt'><b>Prompt{qc}</b>"
-                f"{markdown_html(redact(item.view.prompt, names))}</div>"
+                f"{self._html(item, item.view.prompt)}</div>"
             )
             self.panel_a.children = self._panel(item, "A")
             self.panel_b.children = self._panel(item, "B")
@@ -291,8 +291,77 @@ class ArenaSession:
         if item.ready():
             self._output_ready(item)
 
+    @staticmethod
+    def _html(item: Item, text: str) -> str:
+        """The HTML of a text of the battle (pre-rendered in the background when possible)."""
+        cached = item.html.get(text)
+        if cached is None:
+            cached = markdown_html(redact(text, (item.view.model_a, item.view.model_b)))
+            item.html[text] = cached
+        return cached
+
+    def _fixed_panel(self, screen: str) -> dict[str, Any]:
+        """The widgets of a single-turn panel, made once and re-filled for every battle.
+
+        Creating widgets is what costs most when a battle is shown (each one opens a comm);
+        re-filling values costs a message per change.
+        """
+        panel = self._fixed.get(screen)
+        if panel is None:
+            editor = widgets.Textarea(layout=widgets.Layout(width="100%", height="14em"))
+            run = widgets.Button(description="▶ Run edited code", button_style="info")
+            result = widgets.HTML("")
+            box = widgets.Accordion(
+                children=[widgets.VBox([editor, run, result])], selected_index=None
+            )
+            box.set_title(0, f"Edit and re-run {screen}'s code")
+            output = widgets.HTML("")
+            output.add_class("arena-output")
+            panel = {
+                "header": widgets.HTML(f"<div class='arena-side'>Model {screen}</div>"),
+                "answer": widgets.HTML(""),
+                "output": output,
+                "box": box,
+                "editor": editor,
+                "result": result,
+            }
+
+            def rerun(_: Any) -> None:
+                item = self.controller.current
+                if item is None or panel["item"] is not item:
+                    return
+                future = self.controller.rerun(screen, editor.value, turn=-1)
+                result.value = output_html(_PENDING)
+                self._bind(result, future, item)
+
+            run.on_click(rerun)
+            self._fixed[screen] = panel
+        return panel
+
     def _panel(self, item: Item, screen: str) -> tuple[widgets.Widget, ...]:
-        names = (item.view.model_a, item.view.model_b)
+        turns = item.turns(screen)
+        if len(turns) == 1:
+            return self._single_turn_panel(item, screen)
+        return self._multi_turn_panel(item, screen)
+
+    def _single_turn_panel(self, item: Item, screen: str) -> tuple[widgets.Widget, ...]:
+        panel = self._fixed_panel(screen)
+        panel["item"] = item
+        (turn,) = item.turns(screen)
+        panel["answer"].value = self._html(item, turn.answer)
+        if turn.code is None or turn.environment is None:
+            panel["output"].value = "<i>(no runnable code in this answer)</i>"
+            return (panel["header"], panel["answer"], panel["output"])
+        panel["output"].value = output_html(_PENDING)
+        run = item.runs.get((screen, 0))
+        if run is not None:
+            self._bind(panel["output"], run, item)
+        panel["box"].selected_index = None
+        panel["editor"].value = turn.code
+        panel["result"].value = ""
+        return (panel["header"], panel["answer"], panel["output"], panel["box"])
+
+    def _multi_turn_panel(self, item: Item, screen: str) -> tuple[widgets.Widget, ...]:
         children: list[widgets.Widget] = [
             widgets.HTML(f"<div class='arena-side'>Model {screen}</div>")
         ]
@@ -304,12 +373,12 @@ class ArenaSession:
                 children.append(
                     widgets.HTML(
                         f"<div class='arena-prompt'><b>User, turn {index + 1}</b>"
-                        f"{markdown_html(redact(turn.user, names))}</div>"
+                        f"{self._html(item, turn.user)}</div>"
                     )
                 )
             if len(turns) > 1:
                 children.append(widgets.HTML(f"<b>Answer, turn {index + 1}</b>"))
-            children.append(widgets.HTML(markdown_html(redact(turn.answer, names))))
+            children.append(widgets.HTML(self._html(item, turn.answer)))
             if turn.code is None or turn.environment is None:
                 children.append(widgets.HTML("<i>(no runnable code in this answer)</i>"))
                 continue
@@ -318,7 +387,7 @@ class ArenaSession:
             last = index == len(turns) - 1
             run = item.runs.get((screen, index))
             if run is not None:
-                self._bind(output, run)
+                self._bind(output, run, item)
             elif not last:
                 output.value = ""
                 run_button = widgets.Button(description=f"▶ Run turn {index + 1}")
@@ -342,7 +411,7 @@ class ArenaSession:
                 return
             future = self.controller.rerun(screen, editor.value, turn=index)
             result.value = output_html(_PENDING)
-            self._bind(result, future)
+            self._bind(result, future, item)
 
         run.on_click(rerun)
         box = widgets.Accordion(children=[widgets.VBox([editor, run, result])], selected_index=None)
@@ -355,11 +424,13 @@ class ArenaSession:
         future = self.controller.run_turn(screen, index)
         if future is not None:
             output.value = output_html(_PENDING)
-            self._bind(output, future)
+            self._bind(output, future, item)
 
-    def _bind(self, target: widgets.HTML, future: Future[RunOutput]) -> None:
+    def _bind(self, target: widgets.HTML, future: Future[RunOutput], item: Item) -> None:
         def done(f: Future[RunOutput]) -> None:
-            target.value = output_html(f.result())
+            # A late run of an earlier battle must not write into a re-used widget.
+            if self.controller.current is item:
+                target.value = output_html(f.result())
 
         future.add_done_callback(done)
 

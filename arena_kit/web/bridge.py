@@ -138,8 +138,14 @@ class Bridge:
         with self._lock:
             self._closed = True
             sockets = list(self._open)
+        # shutdown() wakes the thread blocked in accept(); close() alone would leave the
+        # port listening until that call returned.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._listener.close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)

@@ -263,11 +263,7 @@ class Browser:
                 result.timed_out = True
             self._settle(tab, settle_ms)
             result.build_error = tab.evaluate(page.error) if not result.timed_out else None
-            result.checks = tab.evaluate(
-                "() => ({text: (document.body && document.body.innerText || '').length,"
-                " nodes: document.getElementsByTagName('*').length,"
-                " body: (document.body && document.body.innerText || '').slice(0, 2000)})"
-            )
+            result.checks = self._checks(tab)
             if capture_svg:
                 result.svg = tab.evaluate(
                     "() => { const s = document.querySelector('#diagram svg');"
@@ -281,6 +277,16 @@ class Browser:
                 context.close()
         result.wall_s = time.monotonic() - started
         return result
+
+    @staticmethod
+    def _checks(tab: Any) -> dict[str, Any]:
+        """What the page shows: its text (the first 2000 characters) and element count."""
+        checks: dict[str, Any] = tab.evaluate(
+            "() => ({text: (document.body && document.body.innerText || '').length,"
+            " nodes: document.getElementsByTagName('*').length,"
+            " body: (document.body && document.body.innerText || '').slice(0, 2000)})"
+        )
+        return checks
 
     def _settle(self, tab: Any, settle_ms: int) -> None:
         with contextlib.suppress(Exception):
@@ -380,6 +386,7 @@ class Browser:
                 with contextlib.suppress(Exception):  # still busy after 15 s: show it as is
                     tab.wait_for_selector(busy_selector, state="detached", timeout=15000)
             self._settle(tab, settle_ms)
+            result.checks = self._checks(tab)
             if error_selector:
                 shown = tab.query_selector(error_selector)
                 if shown is not None:

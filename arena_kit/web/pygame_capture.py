@@ -173,16 +173,22 @@ def run_pygame(
             result.message = "blank render: the game drew no frame"
         elif _all_blank(Path(gif) if gif else Path(png)):
             result.status = Status.BLANK_RENDER
-            result.message = "blank render: every captured frame is one flat colour"
+            result.message = "blank render: every captured frame is the same flat colour"
     return result
 
 
 def _all_blank(image_path: Path, tolerance: int = 6) -> bool:
+    """True when every frame is one flat colour, the same colour throughout (a black screen).
+
+    A game that only fills the screen, but with colours that change, shows something.
+    """
     from PIL import Image, ImageSequence, ImageStat
 
+    colours: set[tuple[int, ...]] = set()
     with Image.open(image_path) as image:
         for frame in ImageSequence.Iterator(image):
-            extrema = ImageStat.Stat(frame.convert("RGB")).extrema
-            if any(high - low > tolerance for low, high in extrema):
+            stat = ImageStat.Stat(frame.convert("RGB"))
+            if any(high - low > tolerance for low, high in stat.extrema):
                 return False
-    return True
+            colours.add(tuple(int(round(m / (tolerance + 1))) for m in stat.mean))
+    return len(colours) <= 1

@@ -8,7 +8,9 @@ Usage::
 
 Cases: (a) 10 models / 5,000 votes, (b) 50 models / 1,000,000 votes, (c) 200 models /
 1,000,000 votes. Every timing is "point fit + 100 bootstrap rounds, starting from the votes
-DataFrame" (aggregation included), the median of several runs in this one process.
+DataFrame" (aggregation included), the median of several runs in this one process, as wall
+time and as CPU time of the process (the better measure when other jobs load the machine;
+arena_kit's fit runs on one thread).
 
 Compared (benchmark-only extras, skipped with a note when not installed: ``pip install
 '.[bench]'``):
@@ -44,7 +46,6 @@ import json
 import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -83,16 +84,21 @@ def centred(values: pd.Series) -> pd.Series:
     return values - values.mean() + 1000.0
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time of ``repeats`` calls and the last result."""
+def stamp() -> np.ndarray:
+    """Wall-clock and CPU time of this process, as one array: differences give both."""
+    return np.array([time.perf_counter(), time.process_time()])
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[np.ndarray, Any]:
+    """Median ``[wall, cpu]`` seconds of ``repeats`` calls and the last result."""
     times = []
     result = None
     for _ in range(repeats):
         gc.collect()
-        start = time.perf_counter()
+        start = stamp()
         result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        times.append(stamp() - start)
+    return np.median(np.array(times), axis=0), result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,10 +285,10 @@ def run_case(case: str, repeats: int, extra_rounds: int) -> dict[str, Any]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             t_fit, fc = timed(lambda: fastchat_style_fit(votes), 1 if big else repeats)
-            start = time.perf_counter()
+            start = stamp()
             for r in range(rounds):
                 fastchat_style_bootstrap_round(votes, r)
-            per_round = (time.perf_counter() - start) / rounds
+            per_round = (stamp() - start) / rounds
         others["fastchat-style"] = {
             "point_s": t_fit,
             "point_plus_100_s": t_fit + 100 * per_round,
@@ -294,9 +300,9 @@ def run_case(case: str, repeats: int, extra_rounds: int) -> dict[str, Any]:
     if available("evalica"):
         t_fit, ev = timed(lambda: evalica_fit(votes), 1 if big else repeats)
         resamples = 3 if big else 100
-        start = time.perf_counter()
+        start = stamp()
         evalica_bootstrap(votes, resamples)
-        t_boot = (time.perf_counter() - start) * (100 / resamples)
+        t_boot = (stamp() - start) * (100 / resamples)
         others["evalica"] = {
             "point_s": t_fit,
             "point_plus_100_s": t_fit + t_boot,
@@ -307,10 +313,10 @@ def run_case(case: str, repeats: int, extra_rounds: int) -> dict[str, Any]:
         print("  (evalica not installed: skipped)")
     if available("choix"):
         t_fit, ch = timed(lambda: choix_fit(votes), 1 if big else repeats)
-        start = time.perf_counter()
+        start = stamp()
         for r in range(rounds):
             choix_bootstrap_round(votes, r)
-        per_round = (time.perf_counter() - start) / rounds
+        per_round = (stamp() - start) / rounds
         others["choix"] = {
             "point_s": t_fit,
             "point_plus_100_s": t_fit + 100 * per_round,
@@ -328,28 +334,40 @@ def run_case(case: str, repeats: int, extra_rounds: int) -> dict[str, Any]:
     return report
 
 
+def _fmt(pair: Any, digits: int = 3) -> str:
+    wall, cpu = pair
+    return f"{wall:.{digits}f} / {cpu:.{digits}f}"
+
+
 def print_report(report: dict[str, Any]) -> None:
     ours = report["arena_kit"]
     print(f"\n### ({report['case']}) {report['n_models']} models / {report['n_votes']:,} votes\n")
-    print("| implementation | point fit (s) | point + 100 bootstrap (s) | ratio | max Δ Elo |")
+    print("Times are wall / CPU seconds; ratios are the other's time over arena_kit's.\n")
+    print(
+        "| implementation | point fit (s) | point + 100 bootstrap (s) | ratio wall / CPU "
+        "| max Δ Elo |"
+    )
     print("|---|---|---|---|---|")
-    print(f"| arena_kit | {ours['point_s']:.3f} | {ours['point_plus_100_s']:.3f} | 1 | 0 (ref.) |")
+    print(
+        f"| arena_kit | {_fmt(ours['point_s'])} | {_fmt(ours['point_plus_100_s'])} | 1 | 0 (ref.) |"
+    )
     for name, entry in report["others"].items():
         note = (
             f" (extrapolated from {entry['extrapolated_from_rounds']} rounds)"
             if entry["extrapolated_from_rounds"]
             else ""
         )
+        ratio = entry["ratio_vs_arena_kit"]
         print(
-            f"| {name} | {entry['point_s']:.3f} | {entry['point_plus_100_s']:.2f}{note} | "
-            f"{entry['ratio_vs_arena_kit']:.0f}x slower | {entry['max_abs_diff_elo']:.2g} |"
+            f"| {name} | {_fmt(entry['point_s'])} | {_fmt(entry['point_plus_100_s'], 2)}{note} | "
+            f"{ratio[0]:.0f}x / {ratio[1]:.0f}x | {entry['max_abs_diff_elo']:.2g} |"
         )
     if "point_plus_1000_s" in ours:
         print(
-            f"\narena_kit on ({report['case']}): aggregation of the DataFrame "
-            f"{ours['aggregation_s']:.3f} s; point + 1000 bootstrap rounds "
-            f"{ours['point_plus_1000_s']:.3f} s; point + sandwich only "
-            f"{ours['sandwich_only_s']:.3f} s"
+            f"\narena_kit on ({report['case']}), wall / CPU s: aggregation of the DataFrame "
+            f"{_fmt(ours['aggregation_s'])}; point + 1000 bootstrap rounds "
+            f"{_fmt(ours['point_plus_1000_s'])}; point + sandwich only "
+            f"{_fmt(ours['sandwich_only_s'])}"
         )
     if "memory" in report:
         m = report["memory"]
@@ -374,7 +392,10 @@ def main(argv: list[str] | None = None) -> int:
         f"load average {load[0]:.1f} at start; python {platform.python_version()}, "
         f"numpy {np.__version__}, pandas {pd.__version__}"
     )
-    print(f"medians of {repeats} runs; every figure from this one process")
+    print(
+        f"medians of {repeats} runs; every figure from this one process. CPU time is given "
+        "next to wall time: on a busy machine it is the better measure of the work done"
+    )
     reports = []
     for case in cases:
         report = run_case(case, repeats, 3)
@@ -383,7 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"load_start": load, "reports": reports}, handle, indent=2)
+            json.dump(
+                {"load_start": load, "times": "[wall, cpu] seconds", "reports": reports},
+                handle,
+                indent=2,
+                default=lambda value: value.tolist(),
+            )
     return 0
 
 

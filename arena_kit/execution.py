@@ -8,74 +8,82 @@ with their ``execution_id`` filled. Answers with no runnable code get no executi
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["last_answer", "plan_jobs", "execute_responses", "outcome_table"]
-
-# A language's own environment, for answers whose environment nothing more specific names.
-_LANGUAGE_ENVIRONMENT = {
-    "python": "python",
-    "javascript": "javascript",
-    "typescript": "typescript",
-    "c": "c",
-    "cpp": "cpp",
-    "java": "java",
-    "go": "go",
-    "rust": "rust",
-    "html": "html",
-    "css": "html",
-    "markdown": "markdown",
-    "mermaid": "mermaid",
-}
+__all__ = ["last_answer", "plan_jobs", "run_planned", "execute_responses", "outcome_table"]
 
 
-def last_answer(messages: list[dict[str, str]]) -> str:
-    """The text of the last assistant message ('' when there is none)."""
-    return next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), "")
-
-
-def _detect(markdown: str) -> tuple[str, str, str] | None:
-    """(code, language, environment) of an answer's main code, or None."""
-    from . import extract
-
-    detect = getattr(extract, "detect", None)
-    if detect is not None:  # the visual-environments detector, when present
-        found = detect(markdown)
-        if found is None:
-            return None
-        return found.code, found.language, found.environment
-    from .blocks import block_language, main_block
-
-    block = main_block(markdown)
-    if block is None:
-        return None
-    language = block_language(block)
-    if language is None:
-        return None
-    return block.code, language, _LANGUAGE_ENVIRONMENT[language]
+def last_answer(messages: Sequence[Mapping[str, Any]]) -> str:
+    """The text of the conversation's last assistant message ('' when there is none)."""
+    for message in reversed(messages):
+        if message.get("role") == "assistant" and isinstance(message.get("content"), str):
+            return str(message["content"])
+    return ""
 
 
 def plan_jobs(responses: pd.DataFrame) -> pd.DataFrame:
-    """One row per response with runnable code: ``response_id, code, language, environment``."""
+    """One row per response with runnable code, as :func:`arena_kit.extract.extract` finds it:
+    ``response_id, code, language, environment, files`` (other files of multi-file answers)."""
     import pandas as pd
+
+    from .extract import extract
 
     rows = []
     for response_id, messages in zip(responses["response_id"], responses["messages"], strict=True):
-        found = _detect(last_answer(messages))
-        if found is not None:
-            code, language, environment = found
-            rows.append(
-                {
-                    "response_id": response_id,
-                    "code": code,
-                    "language": language,
-                    "environment": environment,
-                }
-            )
-    return pd.DataFrame(rows, columns=["response_id", "code", "language", "environment"])
+        found = extract(last_answer(messages))
+        if found.environment is None or not found.code.strip():
+            continue
+        rows.append(
+            {
+                "response_id": str(response_id),
+                "code": found.code,
+                "language": found.language,
+                "environment": found.environment,
+                "files": dict(found.files),
+            }
+        )
+    return pd.DataFrame(rows, columns=["response_id", "code", "language", "environment", "files"])
+
+
+def run_planned(
+    jobs: pd.DataFrame, *, progress: bool = True, executor: Any = None, **run_options: Any
+) -> pd.DataFrame:
+    """Run :func:`plan_jobs` rows; one executions row per job, with its ``response_id``.
+
+    ``run_options`` go to every :func:`arena_kit.sandbox.run` (``limits=``, ``backend=``,
+    ``refresh=``…). Two responses with the same code share one ``execution_id``.
+    """
+    import pandas as pd
+
+    from .sandbox import run_many
+    from .schema import columns
+
+    if jobs.empty:
+        return pd.DataFrame(columns=["response_id", *(c.name for c in columns("executions"))])
+    results = run_many(
+        [
+            {
+                "code": row.code,
+                "language": row.language,
+                "environment": row.environment,
+                **({"files": row.files} if row.files else {}),
+            }
+            for row in jobs.itertuples(index=False)
+        ],
+        executor=executor,
+        progress=progress,
+        **run_options,
+    )
+    return pd.DataFrame(
+        [
+            {"response_id": rid, **result.to_record()}
+            for rid, result in zip(jobs["response_id"], results, strict=True)
+        ]
+    )
 
 
 def execute_responses(
@@ -94,41 +102,24 @@ def execute_responses(
     from the sandbox's content-addressed cache when the same run was made before
     (``refresh=True`` runs again).
     """
-    import pandas as pd
 
-    from .sandbox import run_many
     from .schema import validate
 
-    jobs = plan_jobs(responses)
-    results = run_many(
-        [
-            {
-                "code": row.code,
-                "language": row.language,
-                "environment": row.environment,
-                "limits": limits,
-                "backend": backend,
-                "refresh": refresh,
-            }
-            for row in jobs.itertuples(index=False)
-        ],
-        executor=executor,
+    runs = run_planned(
+        plan_jobs(responses),
         progress=progress,
+        executor=executor,
+        limits=limits,
+        backend=backend,
+        refresh=refresh,
     )
-    records = [r.to_record() for r in results]
-    ids = dict(zip(jobs["response_id"], (r["execution_id"] for r in records), strict=True))
+    ids = dict(zip(runs["response_id"], runs["execution_id"], strict=True))
     updated = responses.copy()
-    updated["execution_id"] = [ids.get(rid) for rid in updated["response_id"]]
-    if not records:
-        return pd.DataFrame(columns=list(validate_columns())), updated
-    executions = pd.DataFrame(records).drop_duplicates("execution_id")
+    updated["execution_id"] = [ids.get(str(rid)) for rid in updated["response_id"]]
+    executions = runs.drop(columns=["response_id"]).drop_duplicates("execution_id")
+    if executions.empty:
+        return executions, updated
     return validate(executions, "executions", source="sandbox runs"), updated
-
-
-def validate_columns() -> list[str]:
-    from .schema import columns
-
-    return [c.name for c in columns("executions")]
 
 
 def outcome_table(

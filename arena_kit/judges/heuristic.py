@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..blocks import main_block
+from ..execution import last_answer
 from .base import Game, Judge, register_judge, verdict_row
 from .battles import BattleInput
 
@@ -50,15 +51,8 @@ def execution_points(execution: Mapping[str, Any] | None) -> tuple[int, list[str
     return points, reasons
 
 
-def _last_answer(messages: Sequence[Mapping[str, Any]]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "assistant" and isinstance(message.get("content"), str):
-            return str(message["content"])
-    return ""
-
-
 def _code_points(messages: Sequence[Mapping[str, Any]]) -> tuple[int, list[str]]:
-    block = main_block(_last_answer(messages))
+    block = main_block(last_answer(messages))
     if block is None:
         return 0, ["no main code block"]
     return 1, [f"{block.tag} code"]

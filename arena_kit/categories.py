@@ -136,7 +136,23 @@ def _hash_key(seed: str, text: str) -> str:
 
 def _near_duplicate_groups(uids: list[str], texts: list[str]) -> dict[str, str]:
     """Map each uid to the smallest uid of its near-duplicate group (word-set Jaccard)."""
-    words = [frozenset(_WORD.findall(t.lower())) for t in texts]
+    import numpy as np
+    import scipy.sparse as sp
+
+    vocabulary: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for row, text in enumerate(texts):
+        for word in set(_WORD.findall(text.lower())):
+            rows.append(row)
+            cols.append(vocabulary.setdefault(word, len(vocabulary)))
+    present = sp.csr_matrix(
+        (np.ones(len(rows)), (rows, cols)), shape=(len(texts), max(1, len(vocabulary)))
+    )
+    shared = np.asarray((present @ present.T).toarray())  # words two prompts have in common
+    sizes = np.diag(shared)
+    union = sizes[:, None] + sizes[None, :] - shared
+    similar = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
     parent = list(range(len(uids)))
 
     def root(i: int) -> int:
@@ -145,11 +161,8 @@ def _near_duplicate_groups(uids: list[str], texts: list[str]) -> dict[str, str]:
             i = parent[i]
         return i
 
-    for i in range(len(uids)):
-        for j in range(i + 1, len(uids)):
-            union = len(words[i] | words[j])
-            if union and len(words[i] & words[j]) / union > _NEAR_DUPLICATE_JACCARD:
-                parent[root(j)] = root(i)
+    for i, j in zip(*np.nonzero(np.triu(similar > _NEAR_DUPLICATE_JACCARD, k=1)), strict=True):
+        parent[root(int(j))] = root(int(i))
     members: dict[int, list[str]] = {}
     for i, uid in enumerate(uids):
         members.setdefault(root(i), []).append(uid)
@@ -396,17 +409,15 @@ class _CharBlock:
             size = 1 << max(4, (4 * len(self.vocabulary)).bit_length())
             table_hash = np.zeros(size, dtype=np.uint64)
             table_column = np.full(size, -1, dtype=np.int64)
-            mask = size - 1
-            for column, value in enumerate(self.vocabulary.tolist()):
-                slot = value & mask
-                while table_column[slot] >= 0:
-                    slot = (slot + 1) & mask
-                table_hash[slot] = value
-                table_column[slot] = column
+            for index, value in enumerate(self.vocabulary.tolist()):
+                position = value & (size - 1)
+                while table_column[position] >= 0:
+                    position = (position + 1) & (size - 1)
+                table_hash[position] = value
+                table_column[position] = index
             self._table = (table_hash, table_column)
         table_hash, table_column = self._table
-        mask = np.uint64(len(table_hash) - 1)
-        slots = (hashes & mask).astype(np.int64)
+        slots = (hashes & np.uint64(len(table_hash) - 1)).astype(np.int64)
         result = np.full(len(hashes), -1, dtype=np.int64)
         pending = np.arange(len(hashes))
         while len(pending):

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import re
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from arena_kit import categories
-from arena_kit.errors import ArenaDataError
+from arena_kit.errors import ArenaDataError, ArenaKitError
+from arena_kit.models import Completion
 from arena_kit.schema import CATEGORIES
 
 # SHA-256 of the newline-joined sorted test uids of the default split. If this changes, every
@@ -58,3 +62,336 @@ def test_split_depends_on_the_seed(labelled, split):
 def test_split_rejects_a_bad_fraction(labelled):
     with pytest.raises(ArenaDataError, match="test_fraction"):
         categories.heldout_split(labelled, test_fraction=1.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The held-out measurement (the figure reported in docs/categories.md).
+
+# Measured once, after the settings were fixed by cross-validation on the training part:
+# 147 of the 180 held-out prompts. Never lower these to make a test pass.
+HELDOUT_CORRECT = 147
+HELDOUT_MACRO_F1 = 0.759
+
+
+@pytest.fixture(scope="module")
+def heldout_model(labelled, split):
+    train, _ = split
+    part = labelled.set_index("uid").loc[train]
+    return categories.CategoryClassifier().fit(list(part["instruction"]), list(part["category"]))
+
+
+@pytest.mark.slow
+def test_heldout_accuracy_is_the_reported_one(labelled, split, heldout_model):
+    _, test = split
+    part = labelled.set_index("uid").loc[test]
+    result = categories.evaluate(
+        part["instruction"], list(part["category"]), classifier=heldout_model
+    )
+    assert result.n == 180
+    assert result.accuracy >= HELDOUT_CORRECT / 180
+    assert result.macro_f1 >= HELDOUT_MACRO_F1 - 0.0005
+    assert int(np.trace(result.confusion.to_numpy())) == round(result.accuracy * 180)
+    assert list(result.confusion.index) == list(CATEGORIES)
+    assert list(result.confusion.sum(axis=1)) == [65, 41, 29, 25, 14, 6]
+    assert list(result.per_category["support"]) == [65, 41, 29, 25, 14, 6]
+
+
+@pytest.mark.slow
+def test_evaluate_without_arguments_trains_on_the_training_part(heldout_model, labelled, split):
+    result = categories.evaluate()
+    _, test = split
+    part = labelled.set_index("uid").loc[test]
+    again = categories.score(list(part["category"]), heldout_model.classify(part["instruction"]))
+    assert result.accuracy == again.accuracy
+    assert result.confusion.equals(again.confusion)
+
+
+@pytest.mark.slow
+def test_fitting_is_deterministic(labelled, split, heldout_model):
+    train, _ = split
+    part = labelled.set_index("uid").loc[train]
+    other = categories.CategoryClassifier().fit(list(part["instruction"]), list(part["category"]))
+    sample = list(labelled["instruction"][:50])
+    assert np.array_equal(other.decision_function(sample), heldout_model.decision_function(sample))
+    assert heldout_model.converged
+
+
+def test_score_by_hand():
+    labels = ["web_design", "web_design", "diagram_creation", "game_development"]
+    guesses = ["web_design", "diagram_creation", "diagram_creation", "web_design"]
+    result = categories.score(labels, guesses)
+    assert result.accuracy == 0.5
+    # web: P 1/2 R 1/2 F 1/2; diagram: P 1/2 R 1 F 2/3; game: F 0 → mean of the three present
+    assert result.macro_f1 == pytest.approx((0.5 + 2 / 3 + 0) / 3)
+    assert result.confusion.loc["web_design", "diagram_creation"] == 1
+    assert result.confusion.loc["game_development", "web_design"] == 1
+    assert result.confusion.to_numpy().sum() == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# The built-in classifier's API.
+
+
+OBVIOUS = {
+    "Draw a Mermaid flowchart of a user signing in, with a sequence diagram too": (
+        "diagram_creation"
+    ),
+    "Write a Pygame snake game with a score and three levels": "game_development",
+    "Build a responsive landing page for a bakery in React with Tailwind": "web_design",
+    "Write a function that returns the longest palindromic substring of a string, in C++": (
+        "problem_solving"
+    ),
+}
+
+
+def test_classify_obvious_prompts():
+    assert categories.classify(list(OBVIOUS)) == list(OBVIOUS.values())
+
+
+def test_classify_accepts_a_series_and_an_empty_list():
+    series = pd.Series(list(OBVIOUS), index=[10, 20, 30, 40])
+    assert categories.classify(series) == list(OBVIOUS.values())
+    assert categories.classify([]) == []
+
+
+def test_predict_proba_is_a_distribution_consistent_with_classify():
+    series = pd.Series(list(OBVIOUS), index=list("abcd"))
+    probabilities = categories.predict_proba(series)
+    assert list(probabilities.columns) == list(CATEGORIES)
+    assert list(probabilities.index) == list("abcd")
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert list(probabilities.idxmax(axis=1)) == categories.classify(series)
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        ("one prompt as a bare string", "not one string"),
+        ([1, 2], "not text"),
+        (["fine", None], "not text"),
+        (["fine", "   "], "empty"),
+        (42, "list or a pandas Series"),
+        ({"a": "b"}, "list or a pandas Series"),
+    ],
+)
+def test_classify_rejects_bad_input(texts, message):
+    with pytest.raises(ArenaDataError, match=message):
+        categories.classify(texts)
+
+
+def test_bad_input_names_the_item():
+    with pytest.raises(ArenaDataError) as caught:
+        categories.classify(["fine", "fine", ""])
+    assert caught.value.location == "item 3"
+
+
+def test_fit_rejects_bad_labels():
+    model = categories.CategoryClassifier()
+    with pytest.raises(ArenaDataError, match="unknown category"):
+        model.fit(["a prompt", "another"], ["web_design", "cooking"])
+    with pytest.raises(ArenaDataError, match="no training prompt"):
+        model.fit(["a prompt", "another"], ["web_design", "web_design"])
+    with pytest.raises(ArenaDataError, match="labels"):
+        model.fit(["a prompt"], ["web_design", "web_design"])
+    with pytest.raises(ArenaKitError, match="not fitted"):
+        model.classify(["a prompt"])
+
+
+def test_cue_patterns_match_like_the_plain_lexicon(labelled):
+    joined = "\0".join(t.lower() for t in labelled["instruction"])
+    for category, pattern in categories.LEXICON.items():
+        plain = [m.span() for m in re.finditer(pattern, joined)]
+        fast = [m.span() for m in categories._LEXICON_PATTERNS[category].finditer(joined)]
+        assert fast == plain and plain, category
+
+
+def test_char_ngram_lookup_matches_a_sorted_search(heldout_model):
+    block = next(b for b in heldout_model._blocks if isinstance(b, categories._CharBlock))
+    _, hashes = categories._char_ngram_hashes(
+        ["Some brand new text, Zyxwv!", "mermaid"], range(2, 6)
+    )
+    vocabulary = block.vocabulary
+    position = np.minimum(np.searchsorted(vocabulary, hashes), len(vocabulary) - 1)
+    expected = np.where(vocabulary[position] == hashes, position, -1)
+    assert np.array_equal(block._lookup(hashes), expected)
+    assert (expected >= 0).any() and (expected < 0).any()
+
+
+def test_load_labelled_reports_bad_files(tmp_path):
+    with pytest.raises(ArenaDataError, match="does not exist"):
+        categories.load_labelled(tmp_path / "absent.jsonl")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(
+        '{"uid": "1", "instruction": "a", "category": "web_design"}\n'
+        '{"uid": "2", "instruction": "b", "category": "cooking"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ArenaDataError, match="line 2") as caught:
+        categories.load_labelled(bad)
+    assert caught.value.value == "cooking"
+
+
+# ---------------------------------------------------------------------------------------------
+# fill_categories.
+
+
+def _prompts() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "prompt_id": ["p1", "p2", "p3", "p4"],
+            "instruction": [
+                "Draw a Mermaid flowchart of a user signing in",
+                "Write a Pygame snake game with a score",
+                "Write a Pygame snake game with a score",
+                "Build a landing page in React",
+            ],
+            "category": [None, "creative_coding", float("nan"), ""],
+        }
+    )
+
+
+def test_fill_categories_keeps_labels_and_predicts_the_rest():
+    prompts = _prompts()
+    filled = categories.fill_categories(prompts)
+    assert list(filled["category"]) == [
+        "diagram_creation",
+        "creative_coding",  # given, kept although the model would say game_development
+        "game_development",
+        "web_design",
+    ]
+    assert list(filled["category_source"]) == ["predicted", "label", "predicted", "predicted"]
+    assert pd.isna(prompts["category"].iloc[0])  # the input is not changed
+    assert "category_source" not in prompts.columns
+    assert list(filled["prompt_id"]) == ["p1", "p2", "p3", "p4"]
+
+
+def test_fill_categories_without_a_category_column_and_a_custom_index():
+    prompts = _prompts().drop(columns="category").set_index(pd.Index([7, 8, 9, 10]))
+    filled = categories.fill_categories(prompts)
+    assert list(filled.index) == [7, 8, 9, 10]
+    assert set(filled["category_source"]) == {"predicted"}
+    assert filled.loc[7, "category"] == "diagram_creation"
+
+
+def test_fill_categories_of_the_bundled_arena_hard_prompts():
+    from arena_kit.datasets import bundled_responses
+    from arena_kit.schema import validate
+
+    prompts, _ = bundled_responses()
+    assert prompts["category"].isna().all()
+    filled = categories.fill_categories(prompts)
+    assert set(filled["category"]) <= set(CATEGORIES)
+    assert (filled["category_source"] == "predicted").all()
+    validate(filled, "prompts")  # the filled table still follows the prompts contract
+
+
+def test_fill_categories_rejects_bad_tables():
+    with pytest.raises(ArenaDataError, match="needs a DataFrame"):
+        categories.fill_categories([{"instruction": "x"}])  # type: ignore[arg-type]
+    with pytest.raises(ArenaDataError, match="no 'instruction' column"):
+        categories.fill_categories(pd.DataFrame({"text": ["x"]}))
+    bad_label = _prompts()
+    bad_label.loc[1, "category"] = "cooking"
+    with pytest.raises(ArenaDataError, match="unknown category") as caught:
+        categories.fill_categories(bad_label)
+    assert caught.value.location == "row 2"
+    empty_text = _prompts()
+    empty_text.loc[2, "instruction"] = "  "
+    with pytest.raises(ArenaDataError, match="empty") as caught:
+        categories.fill_categories(empty_text)
+    assert caught.value.location == "row 3"
+    not_text = _prompts()
+    not_text["instruction"] = not_text["instruction"].astype(object)
+    not_text.loc[0, "instruction"] = 3.5
+    with pytest.raises(ArenaDataError, match="not text"):
+        categories.fill_categories(not_text)
+
+
+# ---------------------------------------------------------------------------------------------
+# The LLM classifier, with real objects that follow the client protocol.
+
+
+class KeywordChatClient:
+    """A chat client of the ``complete(messages) -> str`` kind that answers from keywords."""
+
+    def __init__(self) -> None:
+        self.requests: list[list[dict[str, str]]] = []
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        self.requests.append(messages)
+        text = messages[-1]["content"].lower()
+        if "mermaid" in text:
+            return "Diagram creation."
+        if "game" in text:
+            return "The category is: game-development"
+        return "I cannot tell."
+
+
+class ModelClientLike:
+    """Follows :meth:`arena_kit.models.ModelClient.complete`: (model, messages) → Completion."""
+
+    def __init__(self) -> None:
+        self.models: list[str] = []
+
+    def complete(self, model: str, messages: list[dict[str, str]]) -> Completion:
+        self.models.append(model)
+        return Completion(text="scientific_computing (not web_design)", model=model)
+
+
+class ConstantClassifier:
+    def __init__(self, category: str) -> None:
+        self.category = category
+
+    def classify(self, texts):
+        return [self.category for _ in texts]
+
+
+def test_llm_classifier_parses_answers_and_falls_back():
+    client = KeywordChatClient()
+    llm = categories.LLMClassifier(client, fallback=ConstantClassifier("web_design"), max_chars=30)
+    texts = ["Draw a Mermaid flowchart", "A chess game for two", "Something else entirely " * 5]
+    assert llm.classify(texts) == ["diagram_creation", "game_development", "web_design"]
+    assert llm.fallbacks == [2]
+    system, user = client.requests[0]
+    assert system["role"] == "system" and user["role"] == "user"
+    assert all(c in system["content"] for c in CATEGORIES)
+    assert len(client.requests[2][1]["content"]) == 30
+
+
+def test_llm_classifier_with_a_model_client_signature():
+    client = ModelClientLike()
+    llm = categories.LLMClassifier(client, "judge-model")
+    assert llm.classify(["Fit a curve to noisy data"]) == ["scientific_computing"]
+    assert client.models == ["judge-model"]
+    filled = categories.fill_categories(_prompts(), classifier=llm)
+    assert list(filled["category"]) == [
+        "scientific_computing",
+        "creative_coding",
+        "scientific_computing",
+        "scientific_computing",
+    ]
+
+
+def test_llm_classifier_default_fallback_is_the_built_in_one():
+    llm = categories.LLMClassifier(KeywordChatClient())
+    assert llm.classify(["Build a landing page for a bakery in React with Tailwind"]) == [
+        "web_design"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("web_design", "web_design"),
+        ("Problem-Solving", "problem_solving"),
+        ("creative coding, or maybe game development", "creative_coding"),
+        ("none of these", None),
+    ],
+)
+def test_llm_answer_parsing(answer, expected):
+    assert categories.LLMClassifier.parse(answer) == expected
+
+
+def test_llm_classifier_needs_a_complete_method():
+    with pytest.raises(ArenaKitError, match="complete"):
+        categories.LLMClassifier(object())

@@ -71,11 +71,11 @@ def sandbox_summary() -> str:
         "| sample | language | expected | status | message |",
         "|---|---|---|---|---|",
     ]
-    for row in table.itertuples(index=False):
-        mark = "" if row.status == row.expected else " ⚠️"
+    for row in table.to_dict("records"):
+        mark = "" if row["status"] == row["expected"] else " ⚠️"
         lines.append(
-            f"| {row.name} | {row.language} | {row.expected} | {row.status}{mark} | "
-            f"{str(row.message)[:70]} |"
+            f"| {row['name']} | {row['language']} | {row['expected']} | {row['status']}{mark} | "
+            f"{str(row['message'])[:70]} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -107,6 +107,7 @@ def run_demo(out_dir: Path = REPORT_DIR) -> int:
         DATA_DIR / "simulated" / "simulated-votes.jsonl",
         out_dir,
         responses=responses,
+        judges=True,
         parameters={"wall_s": 5},
     )
     elapsed = time.perf_counter() - started

@@ -49,6 +49,8 @@ __all__ = [
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 EXECUTE_NOTEBOOK = "01_execute.ipynb"
+JUDGE_NOTEBOOKS: tuple[str, ...] = ("05_judges.ipynb", "06_autocodearena.ipynb")
+"""BigCodeReward and AutoCodeArena on the bundled real battles (``judges=True``)."""
 ANALYSIS_NOTEBOOKS: tuple[str, ...] = (
     "03_votes_by_category.ipynb",
     "04_rankings.ipynb",
@@ -196,6 +198,7 @@ def run(
     min_votes: int = 50,
     progress: bool = True,
     filters: dict[str, str] | None = None,
+    judges: bool = False,
     parameters: dict[str, Any] | None = None,
 ) -> Path:
     """Execute the analysis notebooks on ``votes`` and write the report folder ``out``.
@@ -216,6 +219,8 @@ def run(
         Passed to every notebook: the same inputs and seed give the same numbers.
     progress
         Show a progress bar over the notebooks.
+    judges
+        Also run :data:`JUDGE_NOTEBOOKS` (before the summary, which then shows their tables).
     filters
         Keep only votes whose column equals the value (``{"category": "web_design"}``); a
         filter that leaves no vote is an error.
@@ -250,6 +255,8 @@ def run(
             notebooks = list(ANALYSIS_NOTEBOOKS)
             if responses and not executions:
                 notebooks.insert(0, EXECUTE_NOTEBOOK)
+            if judges:
+                notebooks[-1:-1] = JUDGE_NOTEBOOKS
         if responses and not executions and EXECUTE_NOTEBOOK in notebooks:
             executions = building / "inputs" / "executions.parquet"  # 01_execute writes it
         common = {
@@ -381,6 +388,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-bootstrap", type=int, default=100)
     parser.add_argument("--min-votes", type=int, default=50)
     parser.add_argument(
+        "--judges",
+        action="store_true",
+        help="also run BigCodeReward and AutoCodeArena on the bundled real battles",
+    )
+    parser.add_argument(
         "--filter",
         action="append",
         default=[],
@@ -404,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_bootstrap=args.n_bootstrap,
             min_votes=args.min_votes,
             filters=filters,
+            judges=args.judges,
         )
     except (ArenaKitError, ValueError) as error:
         print(f"arena-kit report: error: {error}", file=sys.stderr)

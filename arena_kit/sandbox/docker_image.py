@@ -130,7 +130,8 @@ def build_image(
             archive.add(setup, arcname="setup-runtime.sh")
     context.seek(0)
     log(f"docker build → {tag} (base {base})")
-    client.images.build(
+    lines: list[str] = []
+    for chunk in client.api.build(
         fileobj=context,
         custom_context=True,
         tag=tag,
@@ -138,7 +139,13 @@ def build_image(
         network_mode="host",  # the full flavor fetches packages while building
         rm=True,
         forcerm=True,
-    )
+        decode=True,
+    ):
+        if "stream" in chunk:
+            lines.extend(chunk["stream"].splitlines())
+        if "error" in chunk:
+            tail = "\n".join(lines[-30:])
+            raise ArenaKitError(f"building {tag} failed: {chunk['error']}\n{tail}")
     return tag
 
 

@@ -109,7 +109,11 @@ def active_scores(
     # Ratings are identified up to a shift: measure them against their mean (project out 1).
     centre = np.eye(n) - 1.0 / n
     sigma = centre @ np.linalg.inv(info) @ centre
-    base = np.sqrt(np.clip(np.diag(sigma), 0.0, None)).mean()
+    def spread(variances: Any) -> float:
+        # The mean standard error: the mean interval width is proportional to it.
+        return float(np.sqrt(np.clip(variances, 0.0, None)).mean())
+
+    base = spread(np.diag(sigma))
     scores = np.empty(len(pairs))
     for k, (a, b) in enumerate(pairs):
         if a not in voted or b not in voted:
@@ -121,7 +125,7 @@ def active_scores(
         u = sigma[:, i] - sigma[:, j]
         denominator = 1.0 + w * (u[i] - u[j])
         new_var = np.diag(sigma) - w * u * u / denominator
-        scores[k] = base - np.sqrt(np.clip(new_var, 0.0, None)).mean()
+        scores[k] = base - spread(new_var)
     return scores
 
 

@@ -56,9 +56,10 @@ def test_active_prefers_close_pairs_and_unseen_models():
 @pytest.mark.slow
 def test_active_sampling_narrows_the_intervals_by_at_least_15_percent():
     # Ten models 600 Elo points apart (best to worst), 20 warm-up votes, then 200 picks per
-    # mode; outcomes drawn from the true ratings of arena_kit.simulate. Three seeds.
+    # mode; outcomes drawn from the true ratings of arena_kit.simulate. Five seeds (the
+    # benchmark measured active 16.6 % below uniform on them).
     widths = {
-        mode: [simulate_sampling(mode, 200, seed=seed)["mean_width"] for seed in range(3)]
+        mode: [simulate_sampling(mode, 200, seed=seed)["mean_width"] for seed in range(5)]
         for mode in ("uniform", "active")
     }
     ratio = np.mean(widths["active"]) / np.mean(widths["uniform"])

@@ -197,10 +197,8 @@ def report(markdown: Path | None) -> None:
     arena_hard, _ = bundled_responses()
     filled = categories.fill_categories(arena_hard)
     shares = filled["category"].value_counts().reindex(list(CATEGORIES), fill_value=0)
-    print(
-        f"Arena-Hard prompts filled ({len(filled)}): "
-        + ", ".join(f"{k} {v}" for k, v in shares.items())
-    )
+    summary = ", ".join(f"{k} {v}" for k, v in shares.items())
+    print(f"Arena-Hard prompts filled ({len(filled)}): {summary}")
 
     if markdown is not None:
         settings = dataclasses.asdict(categories.Settings())

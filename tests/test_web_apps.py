@@ -140,7 +140,7 @@ def test_pygame_frames_follow_the_scripted_input():
     assert captured >= 5
     # Identical frames are merged in the GIF: the three states, in the order of the input.
     assert frames[0] == (40, 40, 40) and frames[1] == (40, 40, 250)
-    # The click (0.5 s) turns blue on, then the space key (0.7 s) turns the screen red.
+    # The click (0.35 s) turns blue on, then the space key (0.5 s) turns the screen red.
     assert frames[-1] == (250, 80, 80)
     with Image.open(result.screenshot) as last:
         assert last.size == (200, 100)

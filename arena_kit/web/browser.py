@@ -109,6 +109,8 @@ class Browser:
         self._playwright: Any = None
         self._browser: Any = None
         self._dead_socket: socket.socket | None = None
+        self._spare: tuple[Any, Any] | None = None
+        self._mermaid: Any = None
         self.launches = 0
 
     # -- the worker thread -----------------------------------------------------------------
@@ -174,6 +176,7 @@ class Browser:
                 with contextlib.suppress(Exception):
                     closing.close() if closing is self._browser else closing.stop()
         self._browser = self._playwright = None
+        self._spare = self._mermaid = None
         if self._dead_socket is not None:
             self._dead_socket.close()
             self._dead_socket = None
@@ -189,7 +192,24 @@ class Browser:
 
     def warm(self) -> None:
         """Start the browser now (the first render otherwise pays for it)."""
-        self._call(self._ensure)
+        self._call(self._prepare_spare)
+
+    def _prepare_spare(self) -> None:
+        """Open the next page's context ahead (a renderer process takes ~0.5 s to start).
+
+        Each page still gets a context of its own, used once: only the waiting is hidden.
+        """
+        if self._spare is None:
+            context = self._new_context()
+            self._spare = (context, context.new_page())
+
+    def _take_spare(self) -> tuple[Any, Any]:
+        if self._spare is not None and self._browser is not None and self._browser.is_connected():
+            spare, self._spare = self._spare, None
+            return spare
+        self._spare = None
+        context = self._new_context()
+        return context, context.new_page()
 
     # -- pages --------------------------------------------------------------------------------
     def render(
@@ -198,7 +218,7 @@ class Browser:
         png: Path,
         *,
         timeout_s: float = 20.0,
-        settle_ms: int = 300,
+        settle_ms: int = 150,
         capture_svg: bool = False,
     ) -> Render:
         """Load ``page`` (self-contained HTML) with no network and screenshot it to ``png``."""
@@ -225,7 +245,7 @@ class Browser:
     ) -> Render:
         started = time.monotonic()
         result = Render(png=None)
-        context = self._new_context()
+        context, tab = self._take_spare()
         try:
             body = page.html.encode("utf-8")
 
@@ -250,7 +270,6 @@ class Browser:
                 request_route.abort("blockedbyclient")
 
             context.route("**/*", route)
-            tab = context.new_page()
             tab.on("console", lambda m: result.console.append((m.type, m.text)))
             tab.on("pageerror", lambda e: result.page_errors.append(str(e)))
             deadline_ms = timeout_s * 1000
@@ -275,6 +294,86 @@ class Browser:
         finally:
             with contextlib.suppress(Exception):
                 context.close()
+        result.wall_s = time.monotonic() - started
+        with contextlib.suppress(Exception):
+            self._prepare_spare()
+        return result
+
+    # -- Mermaid: one page with the library loaded, reused ---------------------------------------
+    def render_mermaid(self, text: str, png: Path, *, timeout_s: float = 20.0) -> Render:
+        """Draw a Mermaid diagram and screenshot it; a syntax error is ``build_error``.
+
+        Parsing the 3.5 MB library costs seconds, so one page (no network, like every page)
+        keeps it loaded and draws diagram after diagram. Diagrams are data, drawn with
+        Mermaid's ``strict`` security level (no script, no HTML labels).
+        """
+        return self._call(lambda: self._render_mermaid(text, Path(png)), timeout=timeout_s + 120)
+
+    def _mermaid_tab(self) -> Any:
+        if self._mermaid is not None and not self._mermaid[1].is_closed():
+            return self._mermaid[1]
+        from .assets import DEFAULT_FILES, require_web_cache
+        from .build import _document, _script
+
+        library = (require_web_cache() / DEFAULT_FILES["mermaid"]).read_text("utf-8")
+        host = _document(
+            '<div id="diagram" style="display:inline-block;padding:16px"></div>'
+            + _script(library)
+            + _script(
+                'mermaid.initialize({startOnLoad: false, securityLevel: "strict"});'
+                "window.__arenaCount = 0;"
+            ),
+            "<style>body{margin:0;background:#fff}</style>",
+        ).encode("utf-8")
+        context = self._new_context()
+
+        def route(request_route: Any) -> None:
+            if request_route.request.url == PAGE_URL:
+                request_route.fulfill(body=host, content_type="text/html; charset=utf-8")
+            else:
+                request_route.abort("blockedbyclient")
+
+        context.route("**/*", route)
+        tab = context.new_page()
+        tab.goto(PAGE_URL, wait_until="load", timeout=60000)
+        tab.wait_for_function("typeof mermaid !== 'undefined'", timeout=60000)
+        self._mermaid = (context, tab)
+        return tab
+
+    def _render_mermaid(self, text: str, png: Path) -> Render:
+        started = time.monotonic()
+        result = Render(png=None)
+        tab = self._mermaid_tab()
+        outcome = tab.evaluate(
+            """async (text) => {
+                const box = document.getElementById("diagram");
+                box.innerHTML = "";
+                try {
+                    await mermaid.parse(text);
+                    const id = "arena-diagram-" + (++window.__arenaCount);
+                    const out = await mermaid.render(id, text);
+                    box.innerHTML = out.svg;
+                    return {svg: out.svg};
+                } catch (e) {
+                    box.innerHTML = "";
+                    return {error: String((e && (e.message || e.str)) || e)};
+                }
+            }""",
+            text,
+        )
+        if outcome.get("error"):
+            result.build_error = outcome["error"]
+        else:
+            result.svg = outcome.get("svg")
+        png.parent.mkdir(parents=True, exist_ok=True)
+        box = tab.query_selector("#diagram")
+        if box is not None and result.svg:
+            box.screenshot(path=str(png))
+        else:
+            tab.screenshot(path=str(png))
+        result.png = png
+        result.blank = is_blank(png)
+        result.checks = {"text": len(result.svg or ""), "nodes": 0, "body": ""}
         result.wall_s = time.monotonic() - started
         return result
 

@@ -115,6 +115,8 @@ def _web(
 ) -> ExecutionResult:
     started = time.monotonic()
     result = _result(code, environment, language, limits)
+    if environment == "mermaid" and screenshot:
+        return _mermaid(result, code, browser, started)
     try:
         page = build_page(code, environment, language=language, files=files, limits=limits)
     except BuildError as error:
@@ -140,6 +142,20 @@ def _web(
         page_file.write_text(_svg_page(render.svg), "utf-8")
     result.artifacts.append(_artifact(page_file, "text/html"))
     _apply_render(result, render, "page" if environment != "mermaid" else "diagram")
+    result.wall_s = round(time.monotonic() - started, 4)
+    return result
+
+
+def _mermaid(
+    result: ExecutionResult, code: str, browser: Browser | None, started: float
+) -> ExecutionResult:
+    folder = _folder(result.execution_id)
+    render = (browser or get_browser()).render_mermaid(code, folder / "screenshot.png")
+    if render.svg:
+        page_file = folder / "page.html"
+        page_file.write_text(_svg_page(render.svg), "utf-8")
+        result.artifacts.append(_artifact(page_file, "text/html"))
+    _apply_render(result, render, "diagram")
     result.wall_s = round(time.monotonic() - started, 4)
     return result
 
@@ -197,11 +213,17 @@ def _app(
 
 
 def _program(
-    code: str, environment: str, language: str | None, limits: Limits | None
+    code: str, environment: str, language: str | None, limits: Limits | None, refresh: bool
 ) -> ExecutionResult:
     if environment == "pygame":
-        return run_pygame(code, limits=limits)
-    result = run(code, language=language or environment, environment=environment, limits=limits)
+        return run_pygame(code, limits=limits, refresh=refresh)
+    result = run(
+        code,
+        language=language or environment,
+        environment=environment,
+        limits=limits,
+        refresh=refresh,
+    )
     image = next((a for a in result.artifacts if str(a.get("mime", "")).startswith("image/")), None)
     if image is not None and result.screenshot is None:
         result = dataclasses.replace(result, screenshot=str(image["path"]))
@@ -217,8 +239,12 @@ def execute_code(
     limits: Limits | None = None,
     screenshot: bool = True,
     browser: Browser | None = None,
+    refresh: bool = False,
 ) -> ExecutionResult:
-    """Run ``code`` in ``environment`` (any of :data:`arena_kit.schema.ENVIRONMENTS`)."""
+    """Run ``code`` in ``environment`` (any of :data:`arena_kit.schema.ENVIRONMENTS`).
+
+    Programs (not pages or apps) use the sandbox's result cache; ``refresh=True`` reruns.
+    """
     if environment not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {environment!r}; use one of {ENVIRONMENTS}")
     try:
@@ -235,7 +261,7 @@ def execute_code(
         result = _result(code, environment, language, Limits.coerce(limits))
         result.message = f"sandbox error: {error}"
         return result
-    return _program(code, environment, language, limits)
+    return _program(code, environment, language, limits, refresh)
 
 
 def execute_response(
@@ -245,6 +271,7 @@ def execute_response(
     limits: Limits | None = None,
     screenshot: bool = True,
     browser: Browser | None = None,
+    refresh: bool = False,
 ) -> ExecutionResult:
     """Extract, run and (for visual environments) screenshot a model's markdown answer.
 
@@ -258,6 +285,8 @@ def execute_response(
         Sandbox limits (apps default to :data:`~arena_kit.web.apps.APP_LIMITS`).
     screenshot
         Render and screenshot visual results (``result.screenshot`` is then a PNG path).
+    refresh
+        Run programs again even when the sandbox's result cache has them.
 
     Returns
     -------
@@ -286,4 +315,5 @@ def execute_response(
         limits=limits,
         screenshot=screenshot,
         browser=browser,
+        refresh=refresh,
     )

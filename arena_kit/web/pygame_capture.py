@@ -19,18 +19,18 @@ from ..schema import Status
 __all__ = ["run_pygame", "HARNESS", "DEFAULT_INPUT"]
 
 DEFAULT_INPUT: tuple[tuple[float, str, str], ...] = (
-    (0.3, "move", "center"),
-    (0.5, "click", "center"),
-    (0.7, "key", "space"),
-    (0.9, "key", "right"),
-    (1.2, "key", "right"),
-    (1.5, "key", "up"),
-    (1.8, "key", "left"),
-    (2.1, "key", "down"),
-    (2.3, "click", "quarter"),
-    (2.5, "key", "return"),
-    (2.7, "key", "w"),
-    (2.9, "key", "a"),
+    (0.2, "move", "center"),
+    (0.35, "click", "center"),
+    (0.5, "key", "space"),
+    (0.65, "key", "right"),
+    (0.8, "key", "right"),
+    (1.0, "key", "up"),
+    (1.2, "key", "left"),
+    (1.4, "key", "down"),
+    (1.55, "click", "quarter"),
+    (1.7, "key", "return"),
+    (1.8, "key", "w"),
+    (1.9, "key", "a"),
 )
 """(seconds, kind, what): the scripted input every game gets."""
 
@@ -148,19 +148,26 @@ def run_pygame(
     code: str,
     *,
     limits: Limits | None = None,
-    duration_s: float = 3.0,
-    per_second: float = 8.0,
+    duration_s: float = 2.0,
+    per_second: float = 10.0,
     script: tuple[tuple[float, str, str], ...] = DEFAULT_INPUT,
+    refresh: bool = False,
 ) -> ExecutionResult:
     """Run a PyGame program headless for ``duration_s`` seconds and capture its frames.
 
     Returns the sandbox's :class:`~arena_kit.sandbox.ExecutionResult` with ``screenshot`` set
-    to ``capture.png`` and the animation among the artifacts (``capture.gif``).
+    to ``capture.png`` and the animation among the artifacts (``capture.gif``). Results are
+    cached by content like every sandbox run; ``refresh=True`` runs again.
     """
     limits = limits or Limits(wall_s=duration_s + 15, cpu_s=duration_s + 15)
     harness = HARNESS.format(duration=duration_s, per_second=per_second, script=list(script))
     result = run(
-        harness, language="python", environment="pygame", limits=limits, files={"game.py": code}
+        harness,
+        language="python",
+        environment="pygame",
+        limits=limits,
+        files={"game.py": code},
+        refresh=refresh,
     )
     result = dataclasses.replace(result, code=code)
     png = next((a["path"] for a in result.artifacts if a.get("name") == "capture.png"), None)

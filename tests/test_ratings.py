@@ -461,6 +461,30 @@ def test_resampled_counts_are_multinomial() -> None:
     assert np.allclose(many.mean(axis=0) / (n * 1000), p, atol=0.002)
 
 
+def test_sparse_and_dense_paths_and_unique_counting_agree(
+    sim: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import arena_kit.ratings._counts as counts_module
+    import arena_kit.ratings._solver as solver_module
+
+    base = fit_bradley_terry(sim, n_bootstrap=30, seed=3, ties="davidson")
+    monkeypatch.setattr(solver_module, "_DENSE_LIMIT", 0)  # force scipy.sparse products
+    monkeypatch.setattr(counts_module, "_BINCOUNT_LIMIT", 0)  # force np.unique counting
+    other = fit_bradley_terry(sim, n_bootstrap=30, seed=3, ties="davidson")
+    pd.testing.assert_frame_equal(base.leaderboard, other.leaderboard, atol=1e-6)
+
+
+def test_davidson_bootstrap_intervals_surround_the_point(sim: pd.DataFrame) -> None:
+    result = fit_bradley_terry(sim, n_bootstrap=60, seed=1, ties="davidson")
+    board = result.leaderboard
+    assert result.n_bootstrap_unconverged == 0
+    assert (board["ci_low"] < board["rating"]).all() and (board["rating"] < board["ci_high"]).all()
+    sandwich = fit_bradley_terry(sim, n_bootstrap=0, ties="davidson", ci="sandwich").leaderboard
+    width_boot = (board["ci_high"] - board["ci_low"]).mean()
+    width_sandwich = (sandwich["ci_high"] - sandwich["ci_low"]).mean()
+    assert 0.7 < width_boot / width_sandwich < 1.3
+
+
 def test_no_bootstrap_gives_point_fit_alone(sim: pd.DataFrame) -> None:
     result = fit_bradley_terry(sim, n_bootstrap=0)
     assert result.bootstrap_ratings is None

@@ -125,6 +125,12 @@ def build_image(
     with tarfile.open(fileobj=context, mode="w") as archive:
         archive.add(DOCKER_DIR / dockerfile, arcname="Dockerfile")
         archive.add(_PACKAGE_DIR / "pylaunch.py", arcname="pylaunch.py")
+        extra_ca = tarfile.TarInfo("extra-ca")
+        extra_ca.type = tarfile.DIRTYPE
+        extra_ca.mode = 0o755
+        archive.addfile(extra_ca)
+        for certificate in sorted(Path("/usr/local/share/ca-certificates").glob("*.crt")):
+            archive.add(certificate, arcname=f"extra-ca/{certificate.name}")
         setup = DOCKER_DIR.parent / "scripts" / "setup-runtime.sh"
         if setup.is_file():
             archive.add(setup, arcname="setup-runtime.sh")

@@ -73,6 +73,20 @@ def missing_requirements(code: str) -> list[str]:
     return sorted(missing)
 
 
+def _install_env() -> dict[str, str]:
+    """pip's environment in the install step: no user configuration; the system's CA bundle
+    (which includes any CA the host added, e.g. for a TLS-inspecting proxy) and the host's
+    proxy settings, if any."""
+    env = {"PIP_CONFIG_FILE": "/dev/null", "HOME": "/tmp"}
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    if os.path.isfile(bundle):
+        env["PIP_CERT"] = bundle
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return env
+
+
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -120,7 +134,7 @@ def install_layer(requirements: list[str], index_url: str | None = None) -> str:
         with WorkDir(limits.disk_mb) as work:
             raw, _ = _sandboxed(
                 work, command, wall_s=limits.wall_s, memory_mb=limits.memory_mb, limits=limits,
-                env={"PIP_CONFIG_FILE": "/dev/null", "HOME": "/tmp"},
+                env=_install_env(),
                 binds=[
                     (str(staging), "/opt/newlayer", True),
                     (str(pip_cache), "/opt/pipcache", True),

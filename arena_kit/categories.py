@@ -446,19 +446,23 @@ class _CharBlock:
 
 
 def _tfidf(rows: np.ndarray, cols: np.ndarray, n_rows: int, idf: np.ndarray) -> sp.csr_matrix:
-    """Sub-linear TF (1 + log count) times IDF, each row scaled to unit length."""
+    """Sub-linear TF (1 + log count) times IDF, each row scaled to unit length.
+
+    ``rows`` and ``cols`` list one entry per occurrence; sorting their combined key counts the
+    occurrences and yields the CSR layout directly.
+    """
     import numpy as np
     import scipy.sparse as sp
 
-    counts = sp.csr_matrix(
-        (np.ones(len(rows)), (rows, cols)), shape=(n_rows, len(idf)), dtype=float
-    )
-    counts.sum_duplicates()
-    counts.data = (1 + np.log(counts.data)) * idf[counts.indices]
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    n_cols = len(idf)
+    keys, counts = np.unique(rows * n_cols + cols, return_counts=True)
+    row_of, col_of = keys // n_cols, keys % n_cols
+    data = (1 + np.log(counts)) * idf[col_of]
+    norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=n_rows))
     norms[norms == 0] = 1
-    scaled: sp.csr_matrix = sp.csr_matrix(sp.diags(1 / norms) @ counts)
-    return scaled
+    data /= norms[row_of]
+    indptr = np.searchsorted(row_of, np.arange(n_rows + 1))
+    return sp.csr_matrix((data, col_of, indptr), shape=(n_rows, n_cols))
 
 
 def _lexicon_features(texts: Sequence[str]) -> np.ndarray:

@@ -465,13 +465,24 @@ def _single_threaded_blas() -> Iterator[None]:
     a busy machine its spinning threads made a 200 × 200 inverse take 0.3 s instead of 1 ms
     (measured). Without ``threadpoolctl`` the fit runs unchanged.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    global _THREADPOOLS
+    if _THREADPOOLS is None:
+        try:
+            import numpy  # noqa: F401  (loads the BLAS the controller must see)
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _THREADPOOLS = False
+        else:
+            # Finding the loaded libraries reads /proc maps: ~15 ms, so it is done once.
+            _THREADPOOLS = ThreadpoolController()
+    if _THREADPOOLS is False:
         yield
         return
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _THREADPOOLS.limit(limits=1, user_api="blas"):
         yield
+
+
+_THREADPOOLS: Any = None
 
 
 def _fit(

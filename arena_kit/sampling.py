@@ -109,6 +109,7 @@ def active_scores(
     # Ratings are identified up to a shift: measure them against their mean (project out 1).
     centre = np.eye(n) - 1.0 / n
     sigma = centre @ np.linalg.inv(info) @ centre
+
     def spread(variances: Any) -> float:
         # The mean standard error: the mean interval width is proportional to it.
         return float(np.sqrt(np.clip(variances, 0.0, None)).mean())

@@ -314,3 +314,46 @@ def test_all_done(tmp_path):
     assert "All done" in session.prompt.value
     assert all(b.disabled for b in session.buttons.values())
     session.close()
+
+
+_LABELING_PROCESS = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+from test_labeling_helpers import make_data, sandbox
+from arena_kit.labeling import LabelingController
+battles, responses = make_data()
+controller = LabelingController(battles, responses, sys.argv[1], annotator="ann-kill",
+                                executor=sandbox(), repeat_share=0.0)
+for screen in ("A", "B"):
+    controller.current.main_run(screen).result(60)
+vote = controller.vote("B", reason="killed right after")
+print("ACK", vote["vote_id"], vote["battle_id"], flush=True)
+time.sleep(60)
+"""
+
+
+def test_kill_9_of_the_labeling_process_right_after_a_vote_keeps_it(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    store = tmp_path / "votes.sqlite"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _LABELING_PROCESS, str(store), str(Path(__file__).parent)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert line.startswith("ACK "), process.stderr.read()[-2000:]
+    _, vote_id, battle_id = line.split()
+    votes = VoteStore(store).votes()
+    assert list(votes["vote_id"]) == [vote_id]
+    assert votes["battle_id"][0] == battle_id
+    assert votes["reason"][0] == "killed right after"

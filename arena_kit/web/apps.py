@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import signal
 import threading
@@ -37,6 +38,7 @@ __all__ = [
     "start_app",
     "running_apps",
     "stop_all",
+    "keep_warm",
 ]
 
 APP_LIMITS = Limits(wall_s=600, cpu_s=600, memory_mb=2048, pids=512, disk_mb=256)
@@ -44,17 +46,41 @@ APP_LIMITS = Limits(wall_s=600, cpu_s=600, memory_mb=2048, pids=512, disk_mb=256
 
 _PYTHON = f"{SANDBOX_RUNTIME}/venv/bin/python"
 
-# Gradio answers often build an interface and forget launch(): the launcher runs the
-# answer as __main__, then launches the last Blocks it left if no server is up yet.
-_GRADIO_LAUNCHER = """
-import runpy, sys
+# One launcher for both kinds. It imports the framework first, then waits for its job (the
+# code and settings) on stdin: a warm app (see keep_warm) has paid for the import before the
+# answer arrives. Gradio answers often build an interface and forget launch(): the launcher
+# runs the answer as __main__, then launches the last Blocks it left if no server is up.
+_LAUNCHER = """
+import json, os, runpy, sys
+kind = sys.argv[1]
+if kind == "streamlit":
+    import streamlit.web.cli
+    for name in ("numpy", "pandas", "altair"):
+        try:
+            __import__(name)
+        except Exception:
+            pass
+else:
+    import gradio
+job = json.loads(sys.stdin.readline())
+with open("main.py", "w", encoding="utf-8") as handle:
+    handle.write(job["code"])
+os.environ.update(job["env"])
+if kind == "streamlit":
+    sys.argv = ["streamlit", "run", "main.py", *job["flags"]]
+    sys.exit(streamlit.web.cli.main())
 sys.argv = ["main.py"]
 namespace = runpy.run_path("main.py", run_name="__main__")
-import gradio
 apps = [v for v in namespace.values() if isinstance(v, gradio.Blocks)]
 if apps and not getattr(apps[-1], "server", None) and not getattr(apps[-1], "is_running", False):
     apps[-1].launch()
 """
+_STREAMLIT_FLAGS = [
+    "--server.address", "127.0.0.1", "--server.headless", "true",
+    "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    "--global.developmentMode", "false", "--server.enableCORS", "false",
+    "--server.enableXsrfProtection", "false",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -119,7 +145,7 @@ _running_lock = threading.Lock()
 class App:
     """A Streamlit or Gradio app running in the sandbox (see :func:`start_app`)."""
 
-    def __init__(self, code: str, kind: str, limits: Limits, root_path: str | None) -> None:
+    def __init__(self, kind: str, limits: Limits) -> None:
         if kind not in APP_KINDS:
             raise ValueError(f"unknown app kind {kind!r}; use one of {sorted(APP_KINDS)}")
         self.kind = kind
@@ -131,38 +157,39 @@ class App:
         self.work = WorkDir(limits.disk_mb)
         self.group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
         self._stopped = False
-        self.work.write("main.py", code)
-        env = {
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "GRADIO_SERVER_NAME": "127.0.0.1",
-            "GRADIO_SERVER_PORT": str(self.spec.inner_port),
-            "HF_HUB_OFFLINE": "1",
-            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-            "MPLCONFIGDIR": "/tmp/matplotlib",
-        }
-        if root_path:
-            env["GRADIO_ROOT_PATH"] = root_path
-        if kind == "streamlit":
-            command = [
-                _PYTHON, "-m", "streamlit", "run", "main.py",
-                "--server.port", str(self.spec.inner_port), "--server.address", "127.0.0.1",
-                "--server.headless", "true", "--server.fileWatcherType", "none",
-                "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
-                "--server.enableCORS", "false", "--server.enableXsrfProtection", "false",
-            ]  # fmt: skip
-        else:
-            self.work.write("arena_launch.py", _GRADIO_LAUNCHER)
-            command = [_PYTHON, "arena_launch.py"]
+        self.submitted = False
+        self.work.write("arena_launch.py", _LAUNCHER)
+        env = {"HF_HUB_OFFLINE": "1", "MPLCONFIGDIR": "/tmp/matplotlib"}
         rlimits = {"t": int(limits.cpu_s), "f": limits.file_mb * 2048, "c": 0}
         if self.group is None:
             rlimits["v"] = limits.memory_mb * 1024
-        argv = bwrap_command(self.work.path, command, env=env, tmp_mb=limits.disk_mb)
-        self.process = Started(argv, cgroup=self.group, rlimits=rlimits)
+        argv = bwrap_command(
+            self.work.path, [_PYTHON, "arena_launch.py", kind], env=env, tmp_mb=limits.disk_mb
+        )
+        self.process = Started(argv, cgroup=self.group, rlimits=rlimits, hold=True)
         assert self.process.process.stdout is not None and self.process.process.stderr is not None
         self._stdout = _Drain(self.process.process.stdout, limits.output_bytes)
         self._stderr = _Drain(self.process.process.stderr, limits.output_bytes)
         with _running_lock:
             _running.add(self)
+
+    def submit(self, code: str, root_path: str | None = None) -> None:
+        """Hand the app its code (once); the server starts serving it."""
+        if self.submitted:
+            raise RuntimeError("an app runs one piece of code; start another app")
+        self.submitted = True
+        env = {
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_SERVER_PORT": str(self.spec.inner_port),
+            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        }
+        if root_path:
+            env["GRADIO_ROOT_PATH"] = root_path
+        flags = [*_STREAMLIT_FLAGS, "--server.port", str(self.spec.inner_port)]
+        self.started_at = time.monotonic()
+        job = json.dumps({"code": code, "env": env, "flags": flags}) + "\n"
+        self.process.release(job.encode("utf-8"))
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -243,6 +270,8 @@ class App:
         self.work.cleanup()
         with _running_lock:
             _running.discard(self)
+        if self.submitted and _pool_size.get(self.kind):
+            _refill(self.kind)
 
     def _end_tree(self) -> None:
         """Kill the sandbox from its inside out, so that every process is reaped.
@@ -321,12 +350,70 @@ def start_app(
         The app exited first (``runtime_error``, with its stderr) or did not answer in time
         (``timeout``); it has been stopped.
     """
-    app = App(code, kind, limits or APP_LIMITS, root_path)
+    chosen = limits or APP_LIMITS
+    app = _take_warm(kind, chosen) or App(kind, chosen)
+    with _running_lock:
+        _running.add(app)
     try:
+        app.submit(code, root_path)
         app.wait_ready(ready_timeout_s)
     except BaseException:
         app.stop()
         raise
+    return app
+
+
+_pool: dict[str, list[App]] = {}
+_pool_size: dict[str, int] = {}
+_pool_lock = threading.Lock()
+
+
+def keep_warm(kind: str, count: int = 1) -> None:
+    """Keep ``count`` sandboxes of ``kind`` started ahead, their framework imported (0: none).
+
+    Each serves exactly one app (isolation is unchanged); Gradio's import alone takes
+    seconds, which a warm one has already paid. Idle ones hold memory (~200-400 MB each).
+    """
+    if kind not in APP_KINDS:
+        raise ValueError(f"unknown app kind {kind!r}; use one of {sorted(APP_KINDS)}")
+    with _pool_lock:
+        _pool_size[kind] = count
+        extra = _pool.get(kind, [])[count:]
+        _pool[kind] = _pool.get(kind, [])[:count]
+    for app in extra:
+        app.stop()
+    _refill(kind)
+
+
+def _refill(kind: str) -> None:
+    def fill() -> None:
+        while True:
+            with _pool_lock:
+                if len(_pool.get(kind, [])) >= _pool_size.get(kind, 0):
+                    return
+            app = App(kind, APP_LIMITS)
+            with _running_lock:
+                _running.discard(app)  # waiting, not running anything yet
+            with _pool_lock:
+                _pool.setdefault(kind, []).append(app)
+
+    threading.Thread(target=fill, name="arena-kit-app-pool", daemon=True).start()
+
+
+def _take_warm(kind: str, limits: Limits) -> App | None:
+    if limits != APP_LIMITS:
+        return None
+    with _pool_lock:
+        waiting = _pool.get(kind, [])
+        while waiting:
+            app = waiting.pop(0)
+            if app.alive:
+                break
+            app.stop()
+        else:
+            app = None
+    # The pool is refilled when this app stops: starting the next one now would take the
+    # CPU from the app being shown.
     return app
 
 
@@ -337,8 +424,12 @@ def running_apps() -> list[App]:
 
 
 def stop_all() -> None:
-    """Stop every app this process started (also run at interpreter exit)."""
-    for app in running_apps():
+    """Stop every app this process started, warm ones included (also run at exit)."""
+    with _pool_lock:
+        _pool_size.clear()
+        waiting = [app for apps in _pool.values() for app in apps]
+        _pool.clear()
+    for app in running_apps() + waiting:
         app.stop()
 
 

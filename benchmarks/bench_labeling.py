@@ -1,12 +1,13 @@
 """Labeling benchmark: time from a vote to the next battle fully shown, and active sampling.
 
-1. **Prefetch, cold runs.** A session on the bundled Arena-Hard battles with the real sandbox
-   (bubblewrap) and its result cache *off*, so every run of the next battle really runs: the
+1. **Prefetch, cold runs.** A session on the bundled Arena-Hard battles with the session's
+   default executor (programs in the bubblewrap sandbox with its result cache bypassed, pages
+   rendered in the offline Chromium), so every run of the next battle really runs: the
    next battle's runs start in the background when the current battle is shown, the
    simulated person "thinks" for 2 s, clicks a vote, and the time until the next battle is
    fully shown (prompt, both answers and both outputs in the widgets) is taken.
 2. **Fully cached.** The same battles again (a new store, same annotator and seed, so the
-   same order) with every run already in the sandbox's cache.
+   same order) with every run's result already at hand.
 3. **Active sampling.** Mean bootstrap interval width after N active picks vs N uniform
    picks, on seeded simulations (:func:`arena_kit.sampling.simulate_sampling`).
 
@@ -78,19 +79,31 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
-    from arena_kit.labeling import sandbox_executor
+    from arena_kit.labeling import default_executor
 
     results: dict = {"machine": f"{os.cpu_count()} cores", "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as folder:
         tmp = Path(folder)
         os.environ["ARENA_KIT_CACHE"] = str(tmp / "cache")
-        cold = sandbox_executor(backend="bwrap", cache=False)
+        # The session's default executor: programs in the sandbox, pages/apps rendered in
+        # the offline Chromium; refresh=True so that no program comes from the result cache.
+        run = default_executor(refresh=True)
+        done: dict[tuple, object] = {}
+
+        def cold(code, language, environment):
+            result = run(code, language, environment)
+            done[(code, language, environment)] = result
+            return result
+
         times, served = _session_pass(tmp / "cold.sqlite", args.battles, args.think, cold)
         results["prefetch_cold"] = _summary(times) | {"think_s": args.think}
         print("prefetch, cold runs during a", args.think, "s think time:", results["prefetch_cold"])
 
-        cached = sandbox_executor(backend="bwrap", cache=True)
-        for item in served:  # warm the sandbox's cache with every run of these battles
+        def cached(code, language, environment):
+            key = (code, language, environment)
+            return done[key] if key in done else cold(code, language, environment)
+
+        for item in served:  # every run of these battles is in the cache before pass two
             for screen in ("A", "B"):
                 turn = item.turns(screen)[-1] if item.turns(screen) else None
                 if turn is not None and turn.code is not None and turn.environment is not None:

@@ -14,7 +14,14 @@ from typing import Any
 from .controller import CHOICES, Item, LabelingController, LabelingError
 from .items import BattleView, Turn, build_view, side_swapped
 from .quality import agreement
-from .runs import RunCache, RunOutput, code_hash, environment_for, sandbox_executor
+from .runs import (
+    RunCache,
+    RunOutput,
+    code_hash,
+    default_executor,
+    environment_for,
+    sandbox_executor,
+)
 
 __all__ = [
     "ArenaSession",
@@ -31,6 +38,7 @@ __all__ = [
     "code_hash",
     "environment_for",
     "sandbox_executor",
+    "default_executor",
     "agreement",
 ]
 

@@ -105,7 +105,8 @@ class LabelingController:
     seed
         Seeds the sides, the sampling and the quality-control draws.
     executor
-        ``execute(code, language, environment) -> result``; default: the sandbox.
+        ``execute(code, language, environment) -> result``; default:
+        :func:`~arena_kit.labeling.runs.default_executor` (sandbox and visual rendering).
     prefetch
         Start the next battle's runs while the current one is judged.
     repeat_share
@@ -173,9 +174,9 @@ class LabelingController:
         self.prefetch = prefetch
         self.source = source
         if executor is None:
-            from .runs import sandbox_executor
+            from .runs import default_executor
 
-            executor = sandbox_executor()
+            executor = default_executor()
         self.runs = RunCache(executor, max_workers=max_workers)
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-plan")
         self._lock = threading.RLock()

@@ -60,6 +60,34 @@ def side_swapped(seed: int | str, battle_id: str, annotator: str | None) -> bool
     return bool(digest[0] & 1)
 
 
+def _turn(user: str, answer: str) -> Turn:
+    """A turn whose code and environment follow :func:`arena_kit.extract.extract` (the
+    main block, a page merged from HTML/CSS/JS blocks, React/Vue/Streamlit… detection)."""
+    from ..extract import extract
+
+    try:
+        found = extract(answer)
+    except Exception:  # a detection bug must not hide the answer: fall back to the main block
+        found = None
+    if found is not None and found.environment is not None and found.code.strip():
+        return Turn(
+            user=user,
+            answer=answer,
+            code=found.code,
+            language=found.language,
+            environment=found.environment,
+        )
+    block = main_block(answer)
+    language = block_language(block) if block is not None else None
+    return Turn(
+        user=user,
+        answer=answer,
+        code=block.code if block is not None else None,
+        language=language,
+        environment=environment_for(language),
+    )
+
+
 def _turns(messages: list[dict[str, str]]) -> tuple[str, tuple[Turn, ...]]:
     """(first user message, turns) of a conversation."""
     turns: list[Turn] = []
@@ -72,17 +100,7 @@ def _turns(messages: list[dict[str, str]]) -> tuple[str, tuple[Turn, ...]]:
             if first_user is None:
                 first_user = content
         elif role == "assistant":
-            block = main_block(content)
-            language = block_language(block) if block is not None else None
-            turns.append(
-                Turn(
-                    user=user,
-                    answer=content,
-                    code=block.code if block is not None else None,
-                    language=language,
-                    environment=environment_for(language),
-                )
-            )
+            turns.append(_turn(user, content))
             user = ""
     return first_user or "", tuple(turns)
 

@@ -1,9 +1,11 @@
 """Running the code of a battle: an injectable executor, a content cache and a thread pool.
 
 An *executor* is any callable ``execute(code, language, environment) -> result``. The
-default, :func:`sandbox_executor`, runs code in :func:`arena_kit.sandbox.run`; tests and
-benchmarks may give another. A result may be the sandbox's ``ExecutionResult`` or anything
-with ``status``, ``stdout``, ``stderr`` and ``message`` attributes (or such a dict).
+default, :func:`default_executor`, runs programs in :func:`arena_kit.sandbox.run` and renders
+pages, apps, games and diagrams with :mod:`arena_kit.web` (a screenshot in the output);
+:func:`sandbox_executor` runs everything with the sandbox alone. A result may be the
+sandbox's ``ExecutionResult`` or anything with ``status``, ``stdout``, ``stderr`` and
+``message`` attributes (or such a dict).
 
 :class:`RunCache` starts each distinct (code, language, environment) once, in background
 threads, so the next battle's runs are under way while the person judges the current one.
@@ -28,6 +30,7 @@ __all__ = [
     "code_hash",
     "environment_for",
     "sandbox_executor",
+    "default_executor",
 ]
 
 Executor = Callable[[str, str | None, str | None], Any]
@@ -99,6 +102,25 @@ class RunOutput:
             message=f"{type(exc).__name__}: {exc}",
             code_hash=code_hash(code),
         )
+
+
+def default_executor(**options: Any) -> Executor:
+    """Programs in the sandbox, pages/apps/games/diagrams rendered and screenshotted.
+
+    Uses :func:`arena_kit.web.execute_code` (which runs programs with
+    :func:`arena_kit.sandbox.run` and renders visual environments in an offline Chromium);
+    ``options`` are passed on to it.
+    """
+    from .. import web
+
+    def execute(code: str, language: str | None, environment: str | None) -> Any:
+        if environment is None:
+            from .. import sandbox
+
+            return sandbox.run(code, language=language)
+        return web.execute_code(code, environment, language=language, **options)
+
+    return execute
 
 
 def sandbox_executor(**options: Any) -> Executor:

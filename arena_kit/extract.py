@@ -255,7 +255,8 @@ _SHELL_HEAD = re.compile(
     r"^\s*(?:\$\s+|sudo\s+|pip3?\s|python3?\s+-m\s|npm\s|npx\s|yarn\s|pnpm\s|apt(?:-get)?\s|"
     r"brew\s|conda\s|cargo\s|go\s+(?:run|get|install|mod|build)\b|cd\s|export\s|mkdir\s|git\s|"
     r"curl\s|wget\s|streamlit\s+run|gradio\s|node\s|deno\s|bun\s|javac?\s|gcc\s|g\+\+\s|"
-    r"rustc\s|chmod\s|source\s)"
+    r"rustc\s|chmod\s|source\s|docker\s|kubectl\s|make\b|cmake\s|ls\b|cat\s|echo\s|rm\s|"
+    r"cp\s|mv\s|ssh\s|scp\s|systemctl\s|touch\s|tar\s|unzip\s|pwsh\s|choco\s|winget\s)"
 )
 _INSTALL = re.compile(
     r"^\s*(?:\$\s+)?(?:sudo\s+)?(?:pip3?\s+install|python3?\s+-m\s+pip\s+install|"
@@ -328,7 +329,7 @@ def guess_language(code: str) -> str | None:
     first = text.splitlines()[0]
     if _SHELL_HEAD.match(first):
         return "shell"
-    if _JS_HINTS.search(text) or _JSX.search(text):
+    if _JS_HINTS.search(text) or (_JSX.search(text) and re.search(r"\breturn\b|=>", text)):
         return "typescript" if _TS_HINTS.search(text) else "javascript"
     if _HTML_TAG.match(text) and "</" in text:
         return "html"

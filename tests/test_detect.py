@@ -101,6 +101,8 @@ def test_python_apps_are_recognised_by_their_imports_not_by_names(code, expected
         ("const x: number = 3;\nconsole.log(x);", "typescript"),
         ("const x = [1, 2].map((v) => v * 2);\nconsole.log(x);", "javascript"),
         ("pip install streamlit pandas", "shell"),
+        ("docker rmi <IMAGE_ID>", "shell"),
+        ("const App = () => <Main />;", "javascript"),
         ("Received chunk: data1\nStream ended", None),
         ("['a@b.com', 'c@d.org']", None),
         ("# Title\n\n- one\n- two\n", "markdown"),

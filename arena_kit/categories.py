@@ -838,7 +838,8 @@ def fill_categories(
         text = texts[row]
         if not isinstance(text, str) or not text.strip():
             raise ArenaDataError(
-                "the prompt to classify is not text" if not isinstance(text, str) else "empty",
+                "the prompt to classify is "
+                + ("not text" if not isinstance(text, str) else "empty"),
                 location=f"row {row + 1}",
                 column=text_column,
                 value=text,
@@ -961,8 +962,10 @@ def evaluate(
         values = list(by_uid.loc[test, "instruction"])
         targets = [str(c) for c in by_uid.loc[test, "category"]]
     else:
+        if labels is None:
+            raise ArenaDataError("texts given without labels", fix="pass labels=[...] too")
         values = _check_texts(texts)
-        targets = [str(c) for c in (labels if labels is not None else [])]
+        targets = [str(c) for c in labels]
         if classifier is None:
             classifier = default_classifier()
     return score(targets, classifier.classify(values))

@@ -116,6 +116,13 @@ def test_fitting_is_deterministic(labelled, split, heldout_model):
     assert heldout_model.converged
 
 
+def test_evaluate_needs_labels_with_texts():
+    with pytest.raises(ArenaDataError, match="without labels"):
+        categories.evaluate(["a prompt"])
+    with pytest.raises(ArenaDataError, match="without texts"):
+        categories.evaluate(labels=["web_design"])
+
+
 def test_score_by_hand():
     labels = ["web_design", "web_design", "diagram_creation", "game_development"]
     guesses = ["web_design", "diagram_creation", "diagram_creation", "web_design"]

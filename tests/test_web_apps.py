@@ -199,3 +199,56 @@ def test_renders_work_with_the_network_cut_off():
     results = json.loads(line[len("RESULT") :])
     assert len(results) == 5
     assert all(status == "ok" for status, _ in results.values()), results
+
+
+def test_a_live_app_is_viewable_in_a_page_on_another_origin_while_it_runs():
+    """The notebook's view: an iframe on the app's own loopback origin, in a real browser."""
+    import http.server
+    import threading
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    from arena_kit.web.display import live_app_html
+
+    app = start_app('import streamlit as st\nst.title("live view")\n', "streamlit")
+    markup = live_app_html(app).encode()
+    assert b"allow-same-origin" in markup and app.url.encode() in markup
+
+    class Notebook(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<h1>notebook</h1>" + markup)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Notebook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    seen = False
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+            for _ in range(60):
+                frames = [frame for frame in page.frames if frame != page.main_frame]
+                try:
+                    if frames and "live view" in frames[0].inner_text("body", timeout=500):
+                        seen = True
+                        break
+                except Exception:  # the frame is still loading
+                    pass
+                time.sleep(0.5)
+            # The app's frame cannot read the notebook page (another origin).
+            assert page.evaluate("() => document.querySelector('h1').textContent") == "notebook"
+            browser.close()
+    finally:
+        app.stop()
+        server.shutdown()
+        server.server_close()
+    assert seen

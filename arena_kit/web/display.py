@@ -181,12 +181,35 @@ def proxy_url(port: int, base_url: str | None = None) -> str:
     return f"{base}proxy/{port}/"
 
 
-def live_app_html(app: App, *, height: int = 560, base_url: str | None = None) -> str:
-    """An iframe on a running app through the Jupyter proxy (scripts, no same-origin)."""
-    url = proxy_url(app.port, base_url)
+def live_app_html(
+    app: App, *, height: int = 560, via: str = "direct", base_url: str | None = None
+) -> str:
+    """An iframe on a running app.
+
+    ``via="direct"`` (the default) points at the app's own loopback port
+    (``http://127.0.0.1:<port>/``): the app has an origin of its own, distinct from the
+    notebook's (another port), so ``allow-same-origin`` gives it *its* origin, which its
+    module scripts need, and no access to Jupyter. It works when the browser runs on the
+    machine of the kernel.
+
+    ``via="proxy"`` points at ``<base>/proxy/<port>/`` of the Jupyter server
+    (jupyter-server-proxy), for a remote JupyterLab. That URL shares Jupyter's origin, so
+    the frame is scripts-only (an opaque origin, no Jupyter API); Streamlit and Gradio do
+    not run fully there yet (see docs/web.md, "Live apps").
+    """
+    if via == "proxy":
+        url = proxy_url(app.port, base_url)
+        sandbox = "allow-scripts allow-forms"
+    elif via == "direct":
+        url = app.url
+        sandbox = "allow-scripts allow-same-origin allow-forms allow-downloads"
+    else:
+        raise ValueError(f"via must be 'direct' or 'proxy', not {via!r}")
     return (
-        f"<div>{html.escape(app.kind)} app, live while it runs: <code>{html.escape(url)}</code>"
-        f'</div><iframe src="{html.escape(url)}" sandbox="allow-scripts allow-forms" '
+        f"<div>{html.escape(app.kind)} app, live while it runs: "
+        f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">'
+        f"<code>{html.escape(url)}</code></a></div>"
+        f'<iframe src="{html.escape(url)}" sandbox="{sandbox}" '
         f'style="width:100%;height:{height}px;border:1px solid #d0d7de;border-radius:6px">'
         "</iframe>"
     )

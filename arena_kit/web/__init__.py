@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .display import CSP, HTMLView, iframe, proxy_url, show, side_by_side
     from .execute import APP_ENVIRONMENTS, WEB_ENVIRONMENTS, execute_code, execute_response
     from .pygame_capture import run_pygame
-    from .samples import WebSample, run_samples, web_samples
+    from .samples import WebSample, run_samples, samples_summary, web_samples
 
 __all__ = [
     "execute_response",
@@ -29,6 +29,7 @@ __all__ = [
     "show",
     "side_by_side",
     "run_samples",
+    "samples_summary",
     "web_samples",
     "WebSample",
     "start_app",
@@ -60,7 +61,8 @@ _WHERE = {
     "execute_response": "execute", "execute_code": "execute", "WEB_ENVIRONMENTS": "execute",
     "APP_ENVIRONMENTS": "execute", "show": "display", "side_by_side": "display",
     "HTMLView": "display", "iframe": "display", "proxy_url": "display", "CSP": "display",
-    "run_samples": "samples", "web_samples": "samples", "WebSample": "samples",
+    "run_samples": "samples", "samples_summary": "samples", "web_samples": "samples",
+    "WebSample": "samples",
     "start_app": "apps", "running_apps": "apps", "stop_all": "apps", "App": "apps",
     "AppStartError": "apps", "Browser": "browser", "get_browser": "browser",
     "close_browser": "browser", "is_blank": "browser", "build_page": "build", "Page": "build",

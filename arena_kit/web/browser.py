@@ -217,7 +217,7 @@ class Browser:
         page: Page | str,
         png: Path,
         *,
-        timeout_s: float = 20.0,
+        timeout_s: float = 30.0,
         settle_ms: int = 150,
         capture_svg: bool = False,
     ) -> Render:
@@ -421,7 +421,7 @@ class Browser:
         ready_selector: str,
         error_selector: str | None = None,
         busy_selector: str | None = None,
-        timeout_s: float = 30.0,
+        timeout_s: float = 60.0,
         settle_ms: int = 500,
     ) -> Render:
         """Screenshot an app served on ``127.0.0.1:port`` (the only address this tab may reach).

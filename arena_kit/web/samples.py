@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["WebSample", "web_samples", "run_samples", "SAMPLES_DIR"]
+__all__ = ["WebSample", "web_samples", "run_samples", "samples_summary", "SAMPLES_DIR"]
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 
@@ -96,3 +96,26 @@ def run_samples(
             }
         )
     return pd.DataFrame(rows)
+
+
+def samples_summary(table: pd.DataFrame | None = None) -> str:
+    """The visual samples run end to end, as a markdown table (for ``make demo``)."""
+    if table is None:
+        table = run_samples(progress=False)
+    lines = [
+        "## Visual environments: bundled answers, rendered offline",
+        "",
+        "| sample | environment | expected | status | time | message |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in table.to_dict("records"):
+        mark = "" if row["ok"] else " ⚠️"
+        seconds = f"{row['wall_s']:.1f} s" if row["wall_s"] is not None else ""
+        message = str(row["message"]).replace("|", "/")[:70]
+        lines.append(
+            f"| {row['sample']} | {row['environment']} | {row['expected']} | "
+            f"{row['status']}{mark} | {seconds} | {message} |"
+        )
+    ok = int(table["ok"].sum())
+    lines += ["", f"{ok}/{len(table)} samples ended as expected."]
+    return "\n".join(lines) + "\n"

@@ -458,12 +458,12 @@ def test_resampled_counts_are_multinomial() -> None:
 
     counts = np.array([5, 1, 0, 20, 3, 7])
     n, p = counts.sum(), counts / counts.sum()
-    draws = resample_counts(np.random.default_rng(0), counts, 100_000)
+    draws = resample_counts(np.random.default_rng(0), counts, 30_000)
     assert (draws.sum(axis=1) == n).all() and (draws >= 0).all() and (draws[:, 2] == 0).all()
     se = np.sqrt(n * p * (1 - p) / len(draws))
     assert np.all(np.abs(draws.mean(axis=0) - n * p) <= 4 * se + 1e-12)
     theory = n * (np.diag(p) - np.outer(p, p))
-    assert np.allclose(np.cov(draws.T), theory, atol=0.05)
+    assert np.allclose(np.cov(draws.T), theory, atol=0.15)  # entries up to 6; SE ≈ 0.05
     # Marginal of one cell against its exact Binomial(n, p) law.
     observed = np.bincount(draws[:, 3], minlength=n + 1)
     expected = stats.binom.pmf(np.arange(n + 1), n, p[3]) * len(draws)

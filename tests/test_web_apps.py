@@ -252,3 +252,44 @@ def test_a_live_app_is_viewable_in_a_page_on_another_origin_while_it_runs():
         server.shutdown()
         server.server_close()
     assert seen
+
+
+def test_a_warm_pool_serves_an_app_and_stop_all_leaves_nothing():
+    import time
+
+    from arena_kit.web import apps
+
+    apps.keep_warm("streamlit", 1)
+    try:
+        deadline = time.monotonic() + 120
+        while not apps._pool.get("streamlit") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        waiting = list(apps._pool["streamlit"])
+        assert len(waiting) == 1
+        app = start_app('import streamlit as st\nst.write("pooled")\n', "streamlit")
+        assert app is waiting[0]  # the warm sandbox served it
+        pids = app.pids() + waiting[0].pids()
+        app.stop()
+    finally:
+        apps.stop_all()
+    time.sleep(0.5)
+    assert not running_apps() and not apps._pool
+    assert not [pid for pid in pids if _alive(pid)]
+
+
+def test_samples_summary_is_a_markdown_table():
+    import pandas as pd
+
+    from arena_kit.web.samples import samples_summary
+
+    table = pd.DataFrame(
+        [
+            {"sample": "a", "environment": "html", "expected": "ok", "status": "ok",
+             "ok": True, "message": "fine | ok", "wall_s": 1.234},
+            {"sample": "b", "environment": "react", "expected": "ok", "status": "build_error",
+             "ok": False, "message": "bad", "wall_s": None},
+        ]
+    )  # fmt: skip
+    text = samples_summary(table)
+    assert "| a | html | ok | ok | 1.2 s | fine / ok |" in text
+    assert "build_error ⚠️" in text and "1/2 samples ended as expected." in text

@@ -170,8 +170,6 @@ class App:
         assert self.process.process.stdout is not None and self.process.process.stderr is not None
         self._stdout = _Drain(self.process.process.stdout, limits.output_bytes)
         self._stderr = _Drain(self.process.process.stderr, limits.output_bytes)
-        with _running_lock:
-            _running.add(self)
 
     def submit(self, code: str, root_path: str | None = None) -> None:
         """Hand the app its code (once); the server starts serving it."""
@@ -392,10 +390,14 @@ def _refill(kind: str) -> None:
                 if len(_pool.get(kind, [])) >= _pool_size.get(kind, 0):
                     return
             app = App(kind, APP_LIMITS)
-            with _running_lock:
-                _running.discard(app)  # waiting, not running anything yet
             with _pool_lock:
-                _pool.setdefault(kind, []).append(app)
+                # Still wanted? keep_warm(kind, 0) or stop_all() may have run meanwhile.
+                wanted = len(_pool.get(kind, [])) < _pool_size.get(kind, 0)
+                if wanted:
+                    _pool.setdefault(kind, []).append(app)
+            if not wanted:
+                app.stop()
+                return
 
     threading.Thread(target=fill, name="arena-kit-app-pool", daemon=True).start()
 

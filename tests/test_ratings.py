@@ -770,3 +770,14 @@ def test_importing_ratings_is_light() -> None:
     code = "import sys, arena_kit.ratings; print('pandas' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_bootstrap_survives_resamples_that_drop_a_model():
+    """A model with two votes vanishes from some resamples: those rounds must not fail."""
+    rows = [("a", "b", "model_a")] * 30 + [("a", "b", "model_b")] * 20
+    rows += [("c", "a", "model_a"), ("c", "b", "model_b")]
+    votes = pd.DataFrame(rows, columns=["model_a", "model_b", "winner"])
+    result = fit_bradley_terry(votes, n_bootstrap=300, seed=1)
+    board = result.leaderboard.set_index("model")
+    assert np.isfinite(board[["rating", "ci_low", "ci_high"]].to_numpy()).all()
+    assert result.n_bootstrap_prior > 0  # the rounds that lost model c got the prior

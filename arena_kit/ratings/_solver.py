@@ -112,7 +112,7 @@ class Engine:
         return [np.asarray(m @ counts) for m in self.stat_maps]
 
     def degenerate(self, stats: list[Any]) -> Any:
-        """``(B,)`` True where some model never wins or never loses (the MLE diverges)."""
+        """``(B,)`` True where some model never wins, never loses or never plays (no MLE)."""
         import numpy as np
 
         if self.model == "half":
@@ -127,7 +127,9 @@ class Engine:
         has = played > 0
         never_won = has & (won <= tiny)
         never_lost = has & (played - won <= tiny)
-        return np.asarray((never_won | never_lost).any(axis=0))
+        # A resample can also leave a model with no battle at all: its rating is then not
+        # identified (a zero row in the Hessian), which the prior fixes too.
+        return np.asarray((never_won | never_lost | ~has).any(axis=0))
 
     # -----------------------------------------------------------------------------------------
     def _pair_terms(
@@ -291,7 +293,7 @@ def newton(
         sub = [s[:, active] for s in stats]
         aa = alpha[active]
         ll, grad, hess = engine.evaluate(xa, sub, aa, hessian=True)
-        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        step = _newton_steps(hess, grad)
         t = np.ones(len(active))
         for _ in range(40):
             trial = xa + t[:, None] * step
@@ -304,6 +306,19 @@ def newton(
         size = np.abs(t[:, None] * step).max(axis=1)
         converged[active[size < tol]] = True
     return NewtonResult(x, converged, iterations, chord_iterations)
+
+
+def _newton_steps(hess: Any, grad: Any) -> Any:
+    """Solve ``hess @ step = grad`` for a batch; a singular row (a resample whose comparison
+    graph fell apart) gets the least-squares step instead of stopping the whole batch."""
+    import numpy as np
+
+    try:
+        return np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return np.stack(
+            [np.linalg.lstsq(h, g, rcond=None)[0] for h, g in zip(hess, grad, strict=True)]
+        )
 
 
 def sandwich_covariance(engine: Engine, x: Any, alpha: float) -> Any:

@@ -64,7 +64,7 @@ def test_streamlit_app_serves_is_isolated_and_leaves_no_process(tmp_path):
     app = start_app(code, "streamlit")
     try:
         pids = app.pids()
-        assert pids and app.alive and app in running_apps()
+        assert pids and app.alive and app in running_apps() and _own_sandboxes()
         with urllib.request.urlopen(app.url + "_stcore/health", timeout=10) as reply:
             assert reply.read() == b"ok"
         from arena_kit.web.apps import APP_KINDS
@@ -82,7 +82,7 @@ def test_streamlit_app_serves_is_isolated_and_leaves_no_process(tmp_path):
     finally:
         app.stop()
         listener.close()
-    assert not [pid for pid in pids if _alive(pid)]
+    assert not [pid for pid in pids if _alive(pid)] and not _own_sandboxes()
     assert _refused(port)
     assert not work.exists()
     assert app not in running_apps()
@@ -96,18 +96,30 @@ def test_an_app_that_crashes_at_start_is_a_runtime_error_with_its_stderr():
     assert not running_apps()
 
 
+def _own_sandboxes() -> list[int]:
+    """Live bwrap processes of this test process (their work dirs are named ``<our pid>-N``);
+    other programs on the machine may run sandboxes of their own at the same time."""
+    mine = f"/{os.getpid()}-".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            command = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if command.startswith(b"bwrap") and mine in command and _alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
 def test_an_app_that_never_serves_times_out_and_is_stopped():
-    before = set(os.listdir("/proc"))
+    assert not _own_sandboxes()
     with pytest.raises(AppStartError) as caught:
         start_app("import time\ntime.sleep(120)\n", "gradio", ready_timeout_s=4)
     assert caught.value.status == "timeout"
     assert not running_apps()
-    leaked = [
-        pid for pid in set(os.listdir("/proc")) - before
-        if pid.isdigit() and "bwrap" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(
-            "utf-8", "replace") and _alive(int(pid))
-    ]  # fmt: skip
-    assert not leaked
+    assert not _own_sandboxes()
 
 
 def test_pygame_frames_follow_the_scripted_input():

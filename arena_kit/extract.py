@@ -535,15 +535,17 @@ def extract(markdown: str) -> Extracted:
     for wanted in ("react", "vue"):
         chosen = [pair for pair, env in zip(runnable, environments, strict=True) if env == wanted]
         if chosen:
-            block, kind = max(chosen, key=lambda pair: len(pair[0].code))
+            entry, modules = _component_entry(chosen)
+            block, kind = entry
             language = (
                 "typescript"
                 if block.tag in ("tsx", "ts") or kind == "typescript"
                 else ("javascript")
             )
+            files = {**_named_files(runnable, block), **modules}
             return Extracted(
                 wanted, language, block.code, block, blocks, kinds, install,
-                files=_named_files(runnable, block), reason=f"a {wanted} component",
+                files=files, reason=f"a {wanted} component",
             )  # fmt: skip
     html_blocks = [b for b, k in runnable if k == "html"]
     others = [k for _, k in runnable if k not in ("html", "javascript")]
@@ -566,6 +568,47 @@ def extract(markdown: str) -> Extracted:
         files=_named_files(runnable, block),
         reason=f"the longest {kind} block" + (f" ({environment})" if environment != kind else ""),
     )  # fmt: skip
+
+
+def _provides(block: CodeBlock) -> set[str]:
+    """Module names a component block can be imported by: its file name, its default export."""
+    names = set()
+    named = _file_name(block)
+    if named:
+        names.add(named.rsplit(".", 1)[0])
+    match = re.search(r"^\s*export\s+default\s+(?:function\s+|class\s+)?([A-Za-z_]\w*)", block.code,
+                      re.M)  # fmt: skip
+    if match and match.group(1) not in ("function", "class"):
+        names.add(match.group(1))
+    return names
+
+
+def _component_entry(
+    chosen: Sequence[tuple[CodeBlock, str | None]],
+) -> tuple[tuple[CodeBlock, str | None], dict[str, str]]:
+    """The entry of a multi-file component answer and the modules it imports.
+
+    The entry is the block that imports the others (``import Layout from
+    '../components/Layout'`` where another block is ``Layout``); the imported blocks become
+    files named after the import (``Layout.jsx``). Without such links, the longest block.
+    """
+    provided = {name: block for block, _ in chosen for name in _provides(block)}
+    best: tuple[int, int] = (0, 0)
+    entry = max(chosen, key=lambda pair: len(pair[0].code))
+    modules: dict[str, str] = {}
+    for pair in chosen:
+        block = pair[0]
+        linked: dict[str, str] = {}
+        for spec in js_imports(block.code):
+            base = spec.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            target = provided.get(base)
+            if spec.startswith(".") and target is not None and target is not block:
+                suffix = "tsx" if target.tag in ("tsx", "ts") else "jsx"
+                linked[f"{base}.{suffix}"] = target.code
+        score = (len(linked), len(block.code))
+        if linked and score > best:
+            best, entry, modules = score, pair, linked
+    return entry, modules
 
 
 def _named_files(

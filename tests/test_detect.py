@@ -179,3 +179,18 @@ def test_answers_with_nothing_runnable_have_no_environment():
     assert detect_environment("No code here, just prose.") == (None, None)
     assert detect_environment(f"{F}php\n<?php echo 1;\n{F}\n") == (None, None)
     assert detect_environment(f"{F}sql\nSELECT 1;\n{F}\n") == (None, None)
+
+
+def test_a_multi_file_react_answer_starts_from_the_component_that_imports_the_others():
+    answer = (
+        f"{F}jsx\nimport {{ useState }} from 'react';\n\nconst Layout = ({{ children }}) => {{\n"
+        "  const [open, setOpen] = useState(false);\n"
+        '  return <div className="flex"><aside>menu</aside><main>{children}</main></div>;\n'
+        f"}};\n\nexport default Layout;\n{F}\n\n"
+        f"{F}jsx\nimport Layout from '../components/Layout';\n\n"
+        f"const Home = () => <Layout><h1>Home</h1></Layout>;\n\nexport default Home;\n{F}\n"
+    )
+    found = extract(answer)
+    assert found.environment == "react"
+    assert found.code.startswith("import Layout from '../components/Layout'")
+    assert list(found.files) == ["Layout.jsx"] and "const Layout" in found.files["Layout.jsx"]

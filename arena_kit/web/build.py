@@ -288,12 +288,23 @@ def _clean(line: str) -> str:
     return re.sub(r"\s+", " ", line.replace("✘", "").replace("[ERROR]", "")).strip()
 
 
+def _local_imports(code: str, files: dict[str, str]) -> str:
+    """Point relative imports of files the answer provides at the flat work directory
+    (``'../components/Layout'`` → ``'./Layout'``)."""
+    stems = {Path(name).stem for name in files}
+    for spec in js_imports(code):
+        stem = spec.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        if spec.startswith(".") and stem in stems and spec != f"./{stem}":
+            code = re.sub(rf"(['\"]){re.escape(spec)}\1", f'"./{stem}"', code)
+    return code
+
+
 def _write_sources(work: WorkDir, main_name: str, code: str, files: dict[str, str]) -> None:
-    work.write(main_name, code)
+    work.write(main_name, _local_imports(code, files))
     for name, text in files.items():
         safe = Path(name).name
         if safe and safe != main_name:
-            work.write(safe, text)
+            work.write(safe, _local_imports(text, files))
     # Relative imports the answer did not include: stylesheets become empty files (the page
     # still renders); missing modules are left for esbuild to report.
     for spec in js_imports(code):

@@ -99,6 +99,15 @@ def _apply_render(result: ExecutionResult, render: Render, what: str) -> None:
         result.message = f"ok: {what} rendered in {render.wall_s:.2f} s"
 
 
+_MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([\w.]+)'")
+
+
+def _missing_module(text: str) -> str | None:
+    """The module a Python error says is missing (``No module named 'cv2'``), if any."""
+    match = _MISSING_MODULE.search(text or "")
+    return match.group(1) if match else None
+
+
 def _one_line(text: str) -> str:
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
     return " ".join(lines[:2])[:300] if lines else "(no message)"
@@ -179,6 +188,10 @@ def _app(
     except AppStartError as error:
         result.status = Status(error.status)
         result.message = error.message
+        missing = _missing_module(error.stderr)
+        if missing and error.status == "runtime_error":
+            result.status = Status.MISSING_DEPENDENCY
+            result.message = f"missing dependency: {missing} is not installed in the sandbox"
         result.stdout, result.stderr = error.stdout, error.stderr
         result.wall_s = round(time.monotonic() - started, 4)
         return result
@@ -198,6 +211,12 @@ def _app(
             if render.build_error:  # an exception the app showed: the program failed
                 result.status = Status.RUNTIME_ERROR
                 result.message = f"runtime error: {_one_line(render.build_error)}"
+                missing = _missing_module(render.build_error)
+                if missing:
+                    result.status = Status.MISSING_DEPENDENCY
+                    result.message = (
+                        f"missing dependency: {missing} is not installed in the sandbox"
+                    )
             if not app.alive and result.status is Status.OK:
                 result.status = Status.RUNTIME_ERROR
                 result.message = "runtime error: the app stopped while it was shown"

@@ -36,6 +36,7 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "pygame_crash": ("pygame", "runtime_error"),
     "streamlit_dashboard": ("streamlit", "ok"),
     "streamlit_crash": ("streamlit", "runtime_error"),
+    "streamlit_missing_module": ("streamlit", "missing_dependency"),
     "gradio_greeter": ("gradio", "ok"),
 }
 

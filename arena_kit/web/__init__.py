@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .apps import App, AppStartError, running_apps, start_app, stop_all
+    from .apps import App, AppStartError, keep_warm, running_apps, start_app, stop_all
     from .assets import WebCacheMissingError, cdn_file, require_web_cache, web_dir
     from .browser import Browser, close_browser, get_browser, is_blank
     from .build import BuildError, Page, build_page
@@ -35,6 +35,7 @@ __all__ = [
     "start_app",
     "running_apps",
     "stop_all",
+    "keep_warm",
     "App",
     "AppStartError",
     "Browser",
@@ -63,7 +64,8 @@ _WHERE = {
     "HTMLView": "display", "iframe": "display", "proxy_url": "display", "CSP": "display",
     "run_samples": "samples", "samples_summary": "samples", "web_samples": "samples",
     "WebSample": "samples",
-    "start_app": "apps", "running_apps": "apps", "stop_all": "apps", "App": "apps",
+    "start_app": "apps", "running_apps": "apps", "stop_all": "apps", "keep_warm": "apps",
+    "App": "apps",
     "AppStartError": "apps", "Browser": "browser", "get_browser": "browser",
     "close_browser": "browser", "is_blank": "browser", "build_page": "build", "Page": "build",
     "BuildError": "build", "run_pygame": "pygame_capture", "cdn_file": "assets",

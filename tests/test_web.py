@@ -285,3 +285,10 @@ def test_the_notebook_iframe_policy_really_forbids_connections(browser, tmp_path
     render = browser.render(page, tmp_path / "csp.png")
     assert not render.timed_out
     assert "violated connect-src" in render.checks["body"]
+
+
+def test_every_public_name_of_arena_kit_web_resolves():
+    import arena_kit.web as web
+
+    for name in web.__all__:
+        assert getattr(web, name) is not None, name

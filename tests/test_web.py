@@ -292,3 +292,17 @@ def test_every_public_name_of_arena_kit_web_resolves():
 
     for name in web.__all__:
         assert getattr(web, name) is not None, name
+
+
+def test_results_are_valid_rows_of_the_executions_table():
+    from arena_kit.schema import validate
+    from arena_kit.web import web_samples
+
+    records = [
+        execute_response(sample.markdown, screenshot=False).to_record()
+        for sample in web_samples(("html", "react", "vue", "markdown"))
+    ]
+    records.append(execute_response("Only prose, no code.").to_record())
+    table = validate(records, "executions")
+    assert len(table) == len(records)
+    assert set(table["status"]) >= {"ok", "build_error", "missing_dependency", "unsupported"}

@@ -84,7 +84,8 @@ def run_demo(out_dir: Path = REPORT_DIR) -> int:
     """Run the demo and print where its result is. Returns a process exit code.
 
     1. validate and summarise the bundled data;
-    2. run the sandbox's bundled samples (8 languages);
+    2. run the sandbox's bundled samples (8 languages) and the visual environments' bundled
+       answers (pages, React, Vue, Mermaid, Markdown, Streamlit, Gradio, PyGame);
     3. the report: execute the real battles' answers (cached), analyse the bundled
        **simulated** votes, fit rankings, write ``reports/demo/report.html``.
     """
@@ -97,9 +98,13 @@ def run_demo(out_dir: Path = REPORT_DIR) -> int:
     print(summary)
     sandbox = sandbox_summary()
     print(sandbox)
+    from .web.samples import samples_summary
+
+    visual = samples_summary()
+    print(visual)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir.parent / "demo-summary.md") as temporary:
-        temporary.write_text(summary + "\n" + sandbox, encoding="utf-8")
+        temporary.write_text("\n".join([summary, sandbox, visual]), encoding="utf-8")
     responses = write_table(
         battle_responses(), out_dir.parent / "demo-inputs" / "battle-responses.parquet", "responses"
     )

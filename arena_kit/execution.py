@@ -1,9 +1,9 @@
 """Responses → executions: run each answer's main code in the sandbox, once, cached.
 
 This is the glue between the tables: it takes a responses table, finds each answer's main
-code (:mod:`arena_kit.extract`), runs it (:mod:`arena_kit.web` for visual environments,
-:mod:`arena_kit.sandbox` for programs), and returns the executions table plus the responses
-with their ``execution_id`` filled. Answers with no runnable code get no execution.
+code (:mod:`arena_kit.extract`), runs it (:mod:`arena_kit.web` renders pages, diagrams and
+apps; :mod:`arena_kit.sandbox` runs programs), and returns the executions table plus the
+responses with their ``execution_id`` filled. Answers with no runnable code get no execution.
 """
 
 from __future__ import annotations
@@ -49,13 +49,30 @@ def plan_jobs(responses: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["response_id", "code", "language", "environment", "files"])
 
 
+def _is_visual(environment: str, code: str) -> bool:
+    from .web.execute import APP_ENVIRONMENTS, WEB_ENVIRONMENTS, is_browser_javascript
+
+    return environment in WEB_ENVIRONMENTS + APP_ENVIRONMENTS or (
+        environment == "javascript" and is_browser_javascript(code)
+    )
+
+
 def run_planned(
-    jobs: pd.DataFrame, *, progress: bool = True, executor: Any = None, **run_options: Any
+    jobs: pd.DataFrame,
+    *,
+    progress: bool = True,
+    executor: Any = None,
+    limits: Any = None,
+    refresh: bool = False,
+    **run_options: Any,
 ) -> pd.DataFrame:
     """Run :func:`plan_jobs` rows; one executions row per job, with its ``response_id``.
 
-    ``run_options`` go to every :func:`arena_kit.sandbox.run` (``limits=``, ``backend=``,
-    ``refresh=``…). Two responses with the same code share one ``execution_id``.
+    Programs run in parallel through :func:`arena_kit.sandbox.run_many` (any ``executor``;
+    ``run_options`` such as ``backend=`` go to every run); pages, diagrams and apps are
+    rendered and screenshotted by :func:`arena_kit.web.execute_code`, one after the other
+    (one browser serves them all). Two responses with the same code share one
+    ``execution_id``.
     """
     import pandas as pd
 
@@ -64,24 +81,53 @@ def run_planned(
 
     if jobs.empty:
         return pd.DataFrame(columns=["response_id", *(c.name for c in columns("executions"))])
-    results = run_many(
-        [
-            {
-                "code": row.code,
-                "language": row.language,
-                "environment": row.environment,
-                **({"files": row.files} if row.files else {}),
-            }
-            for row in jobs.itertuples(index=False)
-        ],
-        executor=executor,
-        progress=progress,
-        **run_options,
-    )
+    rows = list(jobs.itertuples(index=False))
+    visual = [_is_visual(str(row.environment), str(row.code)) for row in rows]
+    results: list[Any] = [None] * len(rows)
+    programs = [i for i, v in enumerate(visual) if not v]
+    for index, result in zip(
+        programs,
+        run_many(
+            [
+                {
+                    "code": rows[i].code,
+                    "language": rows[i].language,
+                    "environment": rows[i].environment,
+                    "limits": limits,
+                    "refresh": refresh,
+                    **({"files": rows[i].files} if rows[i].files else {}),
+                }
+                for i in programs
+            ],
+            executor=executor,
+            progress=progress,
+            **run_options,
+        ),
+        strict=True,
+    ):
+        results[index] = result
+    pages = [i for i, v in enumerate(visual) if v]
+    if pages:
+        from tqdm.auto import tqdm
+
+        from .sandbox import Limits
+        from .web import APP_ENVIRONMENTS, execute_code
+
+        for i in tqdm(pages, desc="render", unit="page", disable=not progress):
+            app = rows[i].environment in APP_ENVIRONMENTS
+            results[i] = execute_code(
+                rows[i].code,
+                rows[i].environment,
+                language=rows[i].language,
+                files=rows[i].files or None,
+                # App servers keep their own, longer limits (they need time to start).
+                limits=None if app or limits is None else Limits.coerce(limits),
+                refresh=refresh,
+            )
     return pd.DataFrame(
         [
-            {"response_id": rid, **result.to_record()}
-            for rid, result in zip(jobs["response_id"], results, strict=True)
+            {"response_id": row.response_id, **result.to_record()}
+            for row, result in zip(rows, results, strict=True)
         ]
     )
 
@@ -110,8 +156,8 @@ def execute_responses(
         progress=progress,
         executor=executor,
         limits=limits,
-        backend=backend,
         refresh=refresh,
+        backend=backend,
     )
     ids = dict(zip(runs["response_id"], runs["execution_id"], strict=True))
     updated = responses.copy()

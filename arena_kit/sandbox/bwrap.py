@@ -309,7 +309,12 @@ class BwrapBackend(Backend):
                             return
                     entry = _Warm.start()
                     with self._warm_lock:
-                        self._warm.append(entry)
+                        wanted = len(self._warm) < self._warm_size
+                        if wanted:
+                            self._warm.append(entry)
+                    if not wanted:  # closed (or shrunk) while this one was starting
+                        entry.discard()
+                        return
             finally:
                 with self._warm_lock:
                     self._refilling = False

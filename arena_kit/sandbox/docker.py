@@ -124,6 +124,14 @@ def _read_frames(
             return buffers[1], buffers[2], truncated, exceeded, False
 
 
+def _running(container: _Container) -> bool:
+    try:
+        container.container.reload()
+        return bool(container.container.status == "running")
+    except Exception:
+        return False
+
+
 def _pack(files: dict[str, str]) -> str:
     """Files as a base64 tar archive (passed through the environment: works with any engine)."""
     archive = io.BytesIO()
@@ -392,7 +400,12 @@ class DockerBackend(Backend):
                         return
                 container = _Container(self.client, self.image, Limits())
                 with self._warm_lock:
-                    self._warm.append(container)
+                    wanted = len(self._warm) < self._warm_size
+                    if wanted:
+                        self._warm.append(container)
+                if not wanted:  # closed (or shrunk) while this one was starting
+                    container.remove()
+                    return
 
         threading.Thread(target=fill, daemon=True).start()
 
@@ -402,15 +415,18 @@ class DockerBackend(Backend):
         with self._warm_lock:
             containers, self._warm = self._warm, []
         for container in containers:
-            container.remove()
+            with contextlib.suppress(Exception):
+                container.container.remove(force=True)
 
     def _container(self, limits: Limits, files: dict[str, str], memory_mb: int) -> _Container:
         if limits == Limits():
             with self._warm_lock:
                 container = self._warm.pop() if self._warm else None
-            if container is not None:
+            if container is not None and _running(container):
                 container.pending_files = _pack(files)  # unpacked by its first command
                 return container
+            if container is not None:  # died while waiting (e.g. its engine restarted)
+                container.remove()
         return _Container(self.client, self.image, limits, files=files, memory_mb=memory_mb)
 
     def execute(self, job: Job) -> ExecutionResult:

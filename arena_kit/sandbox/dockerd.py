@@ -46,6 +46,26 @@ def engine_reachable(base_url: str | None = None) -> bool:
         return False
 
 
+def remove_job_containers(base_url: str | None = None) -> int:
+    """Remove every container arena-kit made (label ``arena-kit=job``) on an engine."""
+    try:
+        docker = _sdk()
+        client = docker.DockerClient(base_url=base_url) if base_url else docker.from_env()
+    except Exception:
+        return 0
+    removed = 0
+    with contextlib.closing(client):
+        try:
+            stale = client.containers.list(all=True, filters={"label": "arena-kit=job"})
+        except Exception:
+            return 0
+        for container in stale:
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+                removed += 1
+    return removed
+
+
 class LocalDockerd:
     """A ``dockerd`` process this program started (and stops)."""
 
@@ -91,6 +111,7 @@ class LocalDockerd:
         """Stop dockerd (and the containerd it manages) by its pid."""
         if self.process is None or self.process.poll() is not None:
             return
+        remove_job_containers(self.base_url)
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout=30)
@@ -139,9 +160,15 @@ def stop_shared_engine() -> None:
             return
         engine = _shared.pop("engine", None)
         if engine is not None:
+            from .backend import _instances
+
+            backend = _instances.pop("docker", None)  # its containers die with the engine
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
             engine.stop()
             if os.environ.get("DOCKER_HOST") == engine.base_url:
                 del os.environ["DOCKER_HOST"]
 
 
-__all__ += ["stop_shared_engine"]
+__all__ += ["stop_shared_engine", "remove_job_containers"]

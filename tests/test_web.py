@@ -306,3 +306,20 @@ def test_results_are_valid_rows_of_the_executions_table():
     table = validate(records, "executions")
     assert len(table) == len(records)
     assert set(table["status"]) >= {"ok", "build_error", "missing_dependency", "unsupported"}
+
+
+@pytest.mark.slow
+def test_a_page_that_spins_forever_is_a_timeout_and_the_browser_goes_on():
+    from arena_kit.sandbox import Limits
+
+    limits = Limits(wall_s=3)
+    spin = execute_response(f"{F}html\n<h1>x</h1><script>while (true) {{}}</script>\n{F}\n",
+                            limits=limits)  # fmt: skip
+    assert spin.status is Status.TIMEOUT
+    late = execute_response(
+        f"{F}html\n<h1>y</h1><script>setTimeout(() => {{ while (true) {{}} }}, 50)</script>\n{F}\n",
+        limits=limits,
+    )
+    assert late.status is Status.TIMEOUT
+    after = execute_response(f"{F}html\n<h1 style='color:red'>fine</h1>\n{F}\n")
+    assert after.status is Status.OK and after.screenshot

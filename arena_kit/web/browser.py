@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import json
 import os
 import queue
 import shutil
@@ -84,6 +85,13 @@ def is_blank(png: Path, tolerance: int = 6) -> bool:
         small.thumbnail((256, 256))
         extrema = ImageStat.Stat(small).extrema
     return all(high - low <= tolerance for low, high in extrema)
+
+
+def _eval(tab: Any, expression: str, timeout_ms: float = 5000) -> Any:
+    """The value of a JavaScript ``expression`` in the page, or TimeoutError after
+    ``timeout_ms`` (``page.evaluate`` has no deadline, and untrusted pages may spin)."""
+    handle = tab.wait_for_function(f"() => ({{v: ({expression})}})", timeout=timeout_ms)
+    return handle.json_value().get("v")
 
 
 def _chromium() -> str:
@@ -280,17 +288,26 @@ class Browser:
                 if "Timeout" not in type(error).__name__:
                     raise
                 result.timed_out = True
-            self._settle(tab, settle_ms)
-            result.build_error = tab.evaluate(page.error) if not result.timed_out else None
-            result.checks = self._checks(tab)
-            if capture_svg:
-                result.svg = tab.evaluate(
-                    "() => { const s = document.querySelector('#diagram svg');"
-                    " return s ? s.outerHTML : null; }"
-                )
-            self._screenshot(tab, png)
-            result.png = png
-            result.blank = is_blank(png)
+            try:
+                # Every call into the page is bounded: a page may spin forever after loading.
+                if not result.timed_out:
+                    self._settle(tab, settle_ms)
+                    result.build_error = _eval(tab, page.error)
+                    if capture_svg:
+                        result.svg = _eval(
+                            tab,
+                            "(() => { const s = document.querySelector('#diagram svg');"
+                            " return s ? s.outerHTML : null; })()",
+                        )
+                    result.checks = self._checks(tab)
+            except Exception as error:
+                if "Timeout" not in type(error).__name__:
+                    raise
+                result.timed_out = True
+            if not result.timed_out:  # a page that spins cannot paint; do not wait for it
+                self._screenshot(tab, png)
+                result.png = png
+                result.blank = is_blank(png)
         finally:
             with contextlib.suppress(Exception):
                 context.close()
@@ -307,7 +324,9 @@ class Browser:
         keeps it loaded and draws diagram after diagram. Diagrams are data, drawn with
         Mermaid's ``strict`` security level (no script, no HTML labels).
         """
-        return self._call(lambda: self._render_mermaid(text, Path(png)), timeout=timeout_s + 120)
+        return self._call(
+            lambda: self._render_mermaid(text, Path(png), timeout_s), timeout=timeout_s + 120
+        )
 
     def _mermaid_tab(self) -> Any:
         if self._mermaid is not None and not self._mermaid[1].is_closed():
@@ -340,27 +359,44 @@ class Browser:
         self._mermaid = (context, tab)
         return tab
 
-    def _render_mermaid(self, text: str, png: Path) -> Render:
+    def _render_mermaid(self, text: str, png: Path, timeout_s: float) -> Render:
         started = time.monotonic()
         result = Render(png=None)
         tab = self._mermaid_tab()
-        outcome = tab.evaluate(
-            """async (text) => {
-                const box = document.getElementById("diagram");
-                box.innerHTML = "";
-                try {
-                    await mermaid.parse(text);
-                    const id = "arena-diagram-" + (++window.__arenaCount);
-                    const out = await mermaid.render(id, text);
-                    box.innerHTML = out.svg;
-                    return {svg: out.svg};
-                } catch (e) {
+        # Started from a timer so that the call returns at once; the outcome is awaited with
+        # a deadline (a diagram that hangs the parser costs this tab, not the browser).
+        tab.evaluate(
+            """(text) => {
+                window.__arenaOut = null;
+                setTimeout(async () => {
+                    const box = document.getElementById("diagram");
                     box.innerHTML = "";
-                    return {error: String((e && (e.message || e.str)) || e)};
-                }
+                    try {
+                        await mermaid.parse(text);
+                        const id = "arena-diagram-" + (++window.__arenaCount);
+                        const out = await mermaid.render(id, text);
+                        box.innerHTML = out.svg;
+                        window.__arenaOut = {svg: out.svg};
+                    } catch (e) {
+                        box.innerHTML = "";
+                        window.__arenaOut = {error: String((e && (e.message || e.str)) || e)};
+                    }
+                }, 0);
             }""",
             text,
         )
+        try:
+            outcome = tab.wait_for_function("() => window.__arenaOut", timeout=timeout_s * 1000)
+            outcome = outcome.json_value()
+        except Exception as error:
+            if "Timeout" not in type(error).__name__:
+                raise
+            context, self._mermaid = self._mermaid, None
+            with contextlib.suppress(Exception):
+                context[0].close()
+            result.timed_out = True
+            result.wall_s = time.monotonic() - started
+            return result
         if outcome.get("error"):
             result.build_error = outcome["error"]
         else:
@@ -368,9 +404,9 @@ class Browser:
         png.parent.mkdir(parents=True, exist_ok=True)
         box = tab.query_selector("#diagram")
         if box is not None and result.svg:
-            box.screenshot(path=str(png))
+            box.screenshot(path=str(png), timeout=15000)
         else:
-            tab.screenshot(path=str(png))
+            tab.screenshot(path=str(png), timeout=15000)
         result.png = png
         result.blank = is_blank(png)
         result.checks = {"text": len(result.svg or ""), "nodes": 0, "body": ""}
@@ -380,20 +416,18 @@ class Browser:
     @staticmethod
     def _checks(tab: Any) -> dict[str, Any]:
         """What the page shows: its text (the first 2000 characters) and element count."""
-        checks: dict[str, Any] = tab.evaluate(
-            "() => ({text: (document.body && document.body.innerText || '').length,"
+        checks: dict[str, Any] = _eval(
+            tab,
+            "({text: (document.body && document.body.innerText || '').length,"
             " nodes: document.getElementsByTagName('*').length,"
-            " body: (document.body && document.body.innerText || '').slice(0, 2000)})"
+            " body: (document.body && document.body.innerText || '').slice(0, 2000)})",
         )
         return checks
 
     def _settle(self, tab: Any, settle_ms: int) -> None:
+        """Fonts loaded (at most 1 s), then ``settle_ms`` for first animations."""
         with contextlib.suppress(Exception):
-            tab.evaluate(
-                "() => Promise.race([document.fonts.ready.then(() => new Promise(r =>"
-                " requestAnimationFrame(() => requestAnimationFrame(r)))),"
-                " new Promise(r => setTimeout(r, 1000))])"
-            )
+            tab.wait_for_function("() => document.fonts.status === 'loaded'", timeout=1000)
         if settle_ms:
             tab.wait_for_timeout(settle_ms)
 
@@ -401,15 +435,16 @@ class Browser:
         png.parent.mkdir(parents=True, exist_ok=True)
         height = 0
         with contextlib.suppress(Exception):
-            height = int(tab.evaluate("() => document.documentElement.scrollHeight"))
+            height = int(_eval(tab, "document.documentElement.scrollHeight"))
         if height > MAX_HEIGHT:
             tab.screenshot(
                 path=str(png),
                 clip={"x": 0, "y": 0, "width": self.viewport["width"], "height": MAX_HEIGHT},
                 full_page=True,
+                timeout=15000,
             )
         else:
-            tab.screenshot(path=str(png), full_page=True)
+            tab.screenshot(path=str(png), full_page=True, timeout=15000)
 
     # -- live apps ----------------------------------------------------------------------------
     def render_url(
@@ -486,10 +521,9 @@ class Browser:
                     tab.wait_for_selector(busy_selector, state="detached", timeout=15000)
             self._settle(tab, settle_ms)
             result.checks = self._checks(tab)
-            if error_selector:
-                shown = tab.query_selector(error_selector)
-                if shown is not None:
-                    result.build_error = shown.inner_text()[:2000]
+            shown = f"!!document.querySelector({json.dumps(error_selector)})"
+            if error_selector and _eval(tab, shown):
+                result.build_error = tab.inner_text(error_selector, timeout=5000)[:2000]
             self._screenshot(tab, png)
             result.png = png
             result.blank = is_blank(png)

@@ -145,7 +145,10 @@ def _web(
         result.wall_s = round(time.monotonic() - started, 4)
         return result
     render = (browser or get_browser()).render(
-        page, folder / "screenshot.png", capture_svg=environment == "mermaid"
+        page,
+        folder / "screenshot.png",
+        capture_svg=environment == "mermaid",
+        timeout_s=max(5.0, limits.wall_s),
     )
     if render.svg:  # the notebook shows the drawn diagram, without the 3 MB library
         page_file.write_text(_svg_page(render.svg), "utf-8")

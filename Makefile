@@ -6,7 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # The venv is rebuilt only when the dependency list changes.
 VENV_STAMP := $(VENV)/.arena-kit-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-SYSTEM_STAMP := .stamps/system-$(shell cat scripts/setup-system.sh | sha1sum | cut -c1-12)
+# CI=true adds Docker and debootstrap to the system packages: a separate stamp.
+SYSTEM_STAMP := .stamps/system-$(shell cat scripts/setup-system.sh | sha1sum | cut -c1-12)-ci$(CI)
 PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip --quiet --no-input
 
 .PHONY: demo test setup system runtimes lint typecheck clean

@@ -16,10 +16,11 @@ import dataclasses
 import re
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..extract import extract
-from ..sandbox import ExecutionResult, Limits, run
+from ..sandbox import ExecutionResult, Limits, cache, run
 from ..sandbox.paths import artifacts_dir
 from ..schema import ENVIRONMENTS, Status, content_id
 from .apps import APP_KINDS, APP_LIMITS, AppStartError, start_app
@@ -50,9 +51,17 @@ def is_browser_javascript(code: str) -> bool:
     )
 
 
-def _result(code: str, environment: str, language: str | None, limits: Limits) -> ExecutionResult:
+def _result(
+    code: str,
+    environment: str,
+    language: str | None,
+    limits: Limits,
+    files: dict[str, str] | None = None,
+) -> ExecutionResult:
+    # Extra files change the page, so they are part of the content hash (when there are any).
+    extra = (sorted(files.items()),) if files else ()
     return ExecutionResult(
-        execution_id=content_id("web", _FORMAT, code, environment, limits.as_dict()),
+        execution_id=content_id("web", _FORMAT, code, environment, limits.as_dict(), *extra),
         code=code,
         language=language,
         environment=environment,
@@ -123,7 +132,7 @@ def _web(
     browser: Browser | None,
 ) -> ExecutionResult:
     started = time.monotonic()
-    result = _result(code, environment, language, limits)
+    result = _result(code, environment, language, limits, files)
     if environment == "mermaid" and screenshot:
         return _mermaid(result, code, browser, started)
     try:
@@ -252,6 +261,22 @@ def _program(
     return result
 
 
+def _cached(execution_id: str, use: bool, render: Callable[[], ExecutionResult]) -> ExecutionResult:
+    """A rendered result from the sandbox's result cache, or render it and keep it.
+
+    Pages and apps are content-addressed like programs (code, environment, limits, files), so
+    a second look at the same answer costs nothing; ``refresh=True`` renders again.
+    """
+    if use:
+        stored = cache.load(execution_id)
+        if stored is not None and (stored.screenshot is None or Path(stored.screenshot).is_file()):
+            return stored
+    result = render()
+    if use and result.execution_id == execution_id:
+        cache.store(result)
+    return result
+
+
 def execute_code(
     code: str,
     environment: str,
@@ -265,7 +290,8 @@ def execute_code(
 ) -> ExecutionResult:
     """Run ``code`` in ``environment`` (any of :data:`arena_kit.schema.ENVIRONMENTS`).
 
-    Programs (not pages or apps) use the sandbox's result cache; ``refresh=True`` reruns.
+    Every result goes through the sandbox's result cache (pages and apps when they are
+    screenshotted); ``refresh=True`` runs and renders again.
     """
     if environment not in ENVIRONMENTS:
         raise ValueError(f"unknown environment {environment!r}; use one of {ENVIRONMENTS}")
@@ -273,12 +299,20 @@ def execute_code(
         if environment in WEB_ENVIRONMENTS or (
             environment == "javascript" and is_browser_javascript(code)
         ):
-            return _web(
-                code, environment, language, files or {}, Limits.coerce(limits), screenshot,
-                browser,
-            )  # fmt: skip
+            page_limits = Limits.coerce(limits)
+            return _cached(
+                _result(code, environment, language, page_limits, files).execution_id,
+                screenshot and not refresh,
+                lambda: _web(
+                    code, environment, language, files or {}, page_limits, screenshot, browser
+                ),
+            )
         if environment in APP_ENVIRONMENTS:
-            return _app(code, environment, limits, screenshot, browser)
+            return _cached(
+                _result(code, environment, "python", limits or APP_LIMITS).execution_id,
+                screenshot and not refresh,
+                lambda: _app(code, environment, limits, screenshot, browser),
+            )
     except BrowserUnavailableError as error:
         result = _result(code, environment, language, Limits.coerce(limits))
         result.message = f"sandbox error: {error}"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .schema import STATUS_COLORS
+
 if TYPE_CHECKING:
     import altair as alt
     import pandas as pd
@@ -24,20 +26,6 @@ __all__ = [
     "use_static_rendering",
     "STATUS_COLORS",
 ]
-
-STATUS_COLORS: dict[str, str] = {
-    "ok": "#2e7d32",
-    "build_error": "#ef6c00",
-    "runtime_error": "#c62828",
-    "timeout": "#6a1b9a",
-    "memory_limit": "#ad1457",
-    "output_limit": "#4e342e",
-    "blank_render": "#9e9e9e",
-    "missing_dependency": "#f9a825",
-    "unsupported": "#546e7a",
-    "sandbox_error": "#000000",
-}
-"""One colour per execution status, used by every chart that shows statuses."""
 
 
 FONT = "DejaVu Sans"

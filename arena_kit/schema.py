@@ -42,6 +42,7 @@ __all__ = [
     "QC_KINDS",
     "Status",
     "STATUSES",
+    "STATUS_COLORS",
     "Prompt",
     "Response",
     "Execution",
@@ -122,6 +123,20 @@ class Status(str, enum.Enum):
 
 
 STATUSES: tuple[str, ...] = tuple(s.value for s in Status)
+
+STATUS_COLORS: dict[str, str] = {
+    "ok": "#1a7f37",
+    "build_error": "#9a6700",
+    "runtime_error": "#cf222e",
+    "timeout": "#8250df",
+    "memory_limit": "#bc4c00",
+    "output_limit": "#953800",
+    "blank_render": "#57606a",
+    "missing_dependency": "#0969da",
+    "unsupported": "#8c959f",
+    "sandbox_error": "#000000",
+}
+"""How each status is coloured wherever it is shown (badges, charts)."""
 
 # ---------------------------------------------------------------------------------------------
 # Column contracts.

@@ -9,22 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..schema import Execution, Status
+from ..schema import STATUS_COLORS, Execution, Status
 
 __all__ = ["ExecutionResult", "STATUS_COLORS"]
 
-STATUS_COLORS: dict[str, str] = {
-    "ok": "#1a7f37",
-    "build_error": "#9a6700",
-    "runtime_error": "#cf222e",
-    "timeout": "#8250df",
-    "memory_limit": "#bc4c00",
-    "output_limit": "#bc4c00",
-    "blank_render": "#57606a",
-    "missing_dependency": "#0969da",
-    "unsupported": "#57606a",
-    "sandbox_error": "#000000",
-}
 
 _EXECUTION_FIELDS = tuple(f.name for f in dataclasses.fields(Execution))
 

@@ -64,3 +64,16 @@ def test_run_many_on_a_dask_local_cluster():
         results = run_many(jobs, executor=client.get_executor(), progress=False)
     assert all(r.status is Status.OK for r in results)
     assert [int(r.stdout.split()[1]) for r in results] == list(range(16))
+
+
+def test_the_same_result_stored_by_many_threads_at_once():
+    """Two answers with the same code run in parallel store one result twice, concurrently."""
+    from arena_kit.sandbox import cache
+
+    result = run("print(42)", language="python", refresh=True)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda _: cache.store(result), range(500)))
+    stored = cache.load(result.execution_id)
+    assert stored is not None and stored.stdout == "42\n"
+    leftovers = list(cache._path(result.execution_id).parent.glob(".*.tmp"))
+    assert leftovers == []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from .paths import results_dir
@@ -45,9 +46,16 @@ def store(result: ExecutionResult) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = result.to_dict()
     data["cached"] = False
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-    os.replace(temporary, path)
+    # A temporary file of its own per call: two threads of one process may store the same
+    # result at once (two answers with the same code run in parallel).
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as temporary:
+            temporary.write(json.dumps(data, ensure_ascii=False))
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
 
 
 def clear() -> int:

@@ -174,15 +174,13 @@ def export_html(notebook_path: Path, html_path: Path) -> Path:
 
 
 def _check_inputs(votes: Path, responses: Path | None, executions: Path | None) -> Any:
-    frame = load_votes(votes)  # raises with the file, row and value for bad input
-    if responses is not None:
-        from .schema import validate
+    """The votes, after checking every input (errors name the file, row and value)."""
+    from .schema import validate
 
-        validate(responses, "responses")
-    if executions is not None:
-        from .schema import validate
-
-        validate(executions, "executions")
+    frame = load_votes(votes)
+    for path, table in ((responses, "responses"), (executions, "executions")):
+        if path is not None:
+            validate(path, table)
     return frame
 
 

@@ -53,10 +53,16 @@ def test_execute_notebook_runs_real_answers(tmp_path):
 
 @pytest.mark.slow
 def test_judges_notebook_scores_the_heuristic_judge(tmp_path):
-    tables = execute("05_judges.ipynb", tmp_path, max_battles=12, wall_s=5)
-    summary = pd.read_csv(tables / "judge_summary.csv")
-    assert set(summary["mode"]) == {"code_only", "with_execution"}
+    # executions_path is what the report pipeline passes; the notebook must still link each
+    # side to its run (else "with execution" silently equals "code only").
+    tables = execute(
+        "05_judges.ipynb", tmp_path, max_battles=12, wall_s=5, executions_path="unused.parquet"
+    )
+    summary = pd.read_csv(tables / "judge_summary.csv").set_index("mode")
+    assert set(summary.index) == {"code_only", "with_execution"}
     assert (summary["n"] == 12).all() and summary["accuracy"].between(0, 1).all()
+    # The heuristic judge decides some battles only when it sees the runs.
+    assert pd.notna(summary.loc["with_execution", "first_shown_wins"])
 
 
 @pytest.mark.slow

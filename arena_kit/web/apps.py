@@ -158,6 +158,9 @@ class App:
         self.group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
         self._stopped = False
         self.submitted = False
+        self.proxy_token: str | None = None
+        """Its capability token at the Jupyter server, once shown through it (see
+        :mod:`arena_kit.web.jupyter_app_proxy`); removed when the app stops."""
         self.work.write("arena_launch.py", _LAUNCHER)
         env = {"HF_HUB_OFFLINE": "1", "MPLCONFIGDIR": "/tmp/matplotlib"}
         rlimits = {"t": int(limits.cpu_s), "f": limits.file_mb * 2048, "c": 0}
@@ -261,6 +264,10 @@ class App:
         if self._stopped:
             return
         self._stopped = True
+        if self.proxy_token is not None:
+            from .jupyter_app_proxy import unshare
+
+            unshare(self.proxy_token)  # first: the server answers 404 from now on
         self.bridge.close()
         self._end_tree()
         if self.group is not None:

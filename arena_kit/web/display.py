@@ -3,8 +3,8 @@
 A page is shown in ``<iframe srcdoc>`` with ``sandbox="allow-scripts"`` and never
 ``allow-same-origin`` (the page gets an opaque origin: no access to the notebook, its cookies
 or the Jupyter API), and the page carries a content-security policy that forbids every
-network connection. Live apps are reached through the Jupyter server's proxy
-(``jupyter-server-proxy``: ``<base>/proxy/<port>/``), so they work when JupyterLab is remote.
+network connection. Live apps are reached through the Jupyter server (arena-kit's server
+extension, :mod:`arena_kit.web.jupyter_app_proxy`), so they work when JupyterLab is remote.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ __all__ = [
     "with_csp",
     "proxy_url",
     "live_app_html",
+    "LIVE_APP_VIAS",
 ]
 
 CSP = (
@@ -181,35 +182,51 @@ def proxy_url(port: int, base_url: str | None = None) -> str:
     return f"{base}proxy/{port}/"
 
 
+LIVE_APP_VIAS = ("auto", "jupyter", "proxy", "direct")
+
+
 def live_app_html(
-    app: App, *, height: int = 560, via: str = "direct", base_url: str | None = None
+    app: App, *, height: int = 560, via: str = "auto", base_url: str | None = None
 ) -> str:
     """An iframe on a running app.
 
-    ``via="direct"`` (the default) points at the app's own loopback port
-    (``http://127.0.0.1:<port>/``): the app has an origin of its own, distinct from the
-    notebook's (another port), so ``allow-same-origin`` gives it *its* origin, which its
-    module scripts need, and no access to Jupyter. It works when the browser runs on the
-    machine of the kernel.
+    ``via="jupyter"`` reaches the app through the Jupyter server, so it works when
+    JupyterLab is remote: ``<base_url>arena-kit/app/<token>/``, served by arena-kit's server
+    extension (:mod:`arena_kit.web.jupyter_app_proxy`) with a capability token made for
+    this app. That URL shares Jupyter's origin, so the frame is
+    ``sandbox="allow-scripts allow-forms"`` without ``allow-same-origin`` (an opaque
+    origin: no Jupyter cookies, no Jupyter API); the proxy adds the CORS headers and
+    storage stand-ins that Streamlit and Gradio need there. ``base_url`` defaults to the
+    kernel's server's (else ``$JUPYTERHUB_SERVICE_PREFIX``, else ``/``). ``via="proxy"``
+    is the same (the name of the older jupyter-server-proxy route, which could not run the
+    apps in an opaque origin).
 
-    ``via="proxy"`` points at ``<base>/proxy/<port>/`` of the Jupyter server
-    (jupyter-server-proxy), for a remote JupyterLab. That URL shares Jupyter's origin, so
-    the frame is scripts-only (an opaque origin, no Jupyter API); Streamlit and Gradio do
-    not run fully there yet (see docs/web.md, "Live apps").
+    ``via="direct"`` points at the app's own loopback port (``http://127.0.0.1:<port>/``):
+    another origin than the notebook's, so ``allow-same-origin`` gives the app *its* origin
+    and no access to Jupyter. It works only with the browser on the kernel's machine.
+
+    ``via="auto"`` (the default) is ``jupyter`` when the Jupyter server running this kernel
+    loads the extension, else ``direct``.
     """
-    if via == "proxy":
-        url = proxy_url(app.port, base_url)
+    if via not in LIVE_APP_VIAS:
+        raise ValueError(f"via must be one of {', '.join(map(repr, LIVE_APP_VIAS))}, not {via!r}")
+    if via == "auto":
+        from .jupyter_app_proxy import server_base_url
+
+        via = "jupyter" if base_url or server_base_url() else "direct"
+    if via in ("jupyter", "proxy"):
+        from .jupyter_app_proxy import app_url
+
+        url = app_url(app, base_url)
         sandbox = "allow-scripts allow-forms"
-    elif via == "direct":
+    else:
         url = app.url
         sandbox = "allow-scripts allow-same-origin allow-forms allow-downloads"
-    else:
-        raise ValueError(f"via must be 'direct' or 'proxy', not {via!r}")
     return (
         f"<div>{html.escape(app.kind)} app, live while it runs: "
         f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">'
         f"<code>{html.escape(url)}</code></a></div>"
-        f'<iframe src="{html.escape(url)}" sandbox="{sandbox}" '
+        f'<iframe src="{html.escape(url)}" sandbox="{sandbox}" referrerpolicy="no-referrer" '
         f'style="width:100%;height:{height}px;border:1px solid #d0d7de;border-radius:6px">'
         "</iframe>"
     )

@@ -418,6 +418,8 @@ def test_via_is_checked_and_auto_follows_the_server_extension(registry, monkeypa
         live_app_html(app, via="nowhere")  # type: ignore[arg-type]
     markup = live_app_html(app)  # type: ignore[arg-type]  # no server announced: direct
     assert "http://127.0.0.1:4321/" in markup and "allow-same-origin" in markup
+    with pytest.raises(RuntimeError, match="jupyter server extension enable"):
+        live_app_html(app, via="jupyter")  # type: ignore[arg-type]
     monkeypatch.setattr(proxy, "server_base_url", lambda: "/hub/")
     markup = live_app_html(app)  # type: ignore[arg-type]
     try:

@@ -196,8 +196,9 @@ def live_app_html(
     this app. That URL shares Jupyter's origin, so the frame is
     ``sandbox="allow-scripts allow-forms"`` without ``allow-same-origin`` (an opaque
     origin: no Jupyter cookies, no Jupyter API); the proxy adds the CORS headers and
-    storage stand-ins that Streamlit and Gradio need there. ``base_url`` defaults to the
-    kernel's server's (else ``$JUPYTERHUB_SERVICE_PREFIX``, else ``/``). ``via="proxy"``
+    storage stand-ins that apps need there. ``base_url`` defaults to the one the kernel's
+    Jupyter server announced (an error names the fix when it does not load the extension).
+    ``via="proxy"``
     is the same (the name of the older jupyter-server-proxy route, which could not run the
     apps in an opaque origin).
 

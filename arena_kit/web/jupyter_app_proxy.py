@@ -182,10 +182,20 @@ def _parent(pid: int) -> int | None:
 def app_url(app: App, base_url: str | None = None) -> str:
     """The app's address through the Jupyter server: ``<base_url>arena-kit/app/<token>/``.
 
-    ``base_url`` defaults to the announcing server's, else ``$JUPYTERHUB_SERVICE_PREFIX``,
-    else ``/``.
+    ``base_url`` defaults to the base URL that the kernel's Jupyter server announced.
+
+    Raises
+    ------
+    RuntimeError
+        No base URL was given and no Jupyter server running this kernel loads the extension.
     """
-    base = base_url or server_base_url() or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
+    base = base_url or server_base_url()
+    if base is None:
+        raise RuntimeError(
+            "the Jupyter server running this kernel does not load arena-kit's extension: "
+            "run `jupyter server extension enable --sys-prefix arena_kit.web.jupyter_app_proxy` "
+            "and restart JupyterLab (or pass base_url= if it does load it)"
+        )
     if not base.endswith("/"):
         base += "/"
     return f"{base}{PATH_PREFIX}{share(app)}/"

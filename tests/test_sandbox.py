@@ -258,3 +258,55 @@ def test_without_cgroups_rlimits_take_over(monkeypatch):
     assert result.status is Status.MEMORY_LIMIT, (result.message, result.stderr[-300:])
     assert "memory:rlimit" in result.limits_enforced
     assert not any(name.endswith(":cgroup") for name in result.limits_enforced)
+
+
+def _wait_for_pool(pool, count: int, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(pool._entries) < count:
+        assert time.monotonic() < deadline, "the warm pool did not fill"
+        time.sleep(0.05)
+
+
+def test_warm_pool_serves_the_job_without_starting_a_sandbox(monkeypatch):
+    """A warm run uses the pre-started sandbox only: no other sandbox is started for it (the
+    refill happens after, in its own thread), the program runs once and its own output,
+    errors and limits come back; each warm sandbox serves one job."""
+    import threading
+    import time
+
+    from arena_kit.sandbox import bwrap, get_backend
+
+    backend = get_backend("bwrap")
+    started_here: list[object] = []
+    original = bwrap.Started.__init__
+
+    def counting(self, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            started_here.append(args)
+        original(self, *args, **kwargs)
+
+    backend.warm(2)
+    try:
+        _wait_for_pool(backend._pool, 2)
+        time.sleep(0.5)  # the filler is idle now: what it started must still be alive
+        waiting = list(backend._pool._entries)
+        assert all(entry.alive() for entry in waiting)
+        monkeypatch.setattr(bwrap.Started, "__init__", counting)
+        ok = run("import os\nprint('warm', os.getcwd())", cache=False, backend="bwrap")
+        failed = run("raise KeyError('k')", cache=False, backend="bwrap")
+        monkeypatch.setattr(bwrap.Started, "__init__", original)
+        assert started_here == []
+        assert ok.status is Status.OK and ok.stdout == "warm /work\n"
+        assert failed.status is Status.RUNTIME_ERROR and "KeyError" in failed.stderr
+        assert "memory:cgroup" in ok.limits_enforced or "memory:rlimit" in ok.limits_enforced
+        # Both waiting sandboxes were used up (and ended); the pool starts new ones.
+        assert all(entry.started.process.returncode is not None for entry in waiting)
+        _wait_for_pool(backend._pool, 2)
+        assert not set(map(id, waiting)) & set(map(id, backend._pool._entries))
+        looping = run("while True: pass", cache=False, backend="bwrap", limits={"wall_s": 1})
+        assert looping.status is Status.TIMEOUT  # other limits: a cold sandbox, as before
+    finally:
+        backend.close()
+    assert backend._pool._entries == []

@@ -10,6 +10,7 @@ kill of the whole tree, and capped outputs. Work dirs and cgroups are removed af
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -20,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..schema import Status
-from . import cgroups
+from . import cgroups, reaper
 from .artifacts import collect_files, extract_data_urls
 from .backend import Backend, Job, register_backend
 from .classify import classify_build, classify_run
@@ -29,6 +30,7 @@ from .paths import artifacts_dir, runtime_dir, work_root
 from .process import RawRun, Started, run_process
 from .result import ExecutionResult
 from .runtimes import LAUNCHER_DIR, SANDBOX_RUNTIME
+from .warmpool import WarmPool
 from .workdir import WorkDir
 
 MPL_DIR = ".matplotlib"  # a job's matplotlib config dir, seeded from the primed font cache
@@ -182,8 +184,8 @@ def _sandboxed(
             rlimits=_rlimits(limits, memory_mb, group),
         )
     finally:
-        if group is not None:
-            group.remove()
+        if group is not None:  # its processes are dead (run_process killed them)
+            reaper.defer(group.remove)
     return raw, _enforced(group, work, memory=True)
 
 
@@ -224,7 +226,7 @@ def _private_go_cache(job_dir: Path) -> Path:
 
 
 class _Warm:
-    """A Python sandbox started ahead, waiting on its stdin for its code."""
+    """A Python sandbox started ahead, waiting on its stdin until its code is in place."""
 
     def __init__(self, work: WorkDir, group: cgroups.Cgroup | None, started: Started) -> None:
         self.work = work
@@ -243,16 +245,23 @@ class _Warm:
         command.insert(2, "--wait")  # python launcher --wait main.py
         work = WorkDir(limits.disk_mb)
         group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
-        argv = bwrap_command(
-            work.path, command, env={"MPLCONFIGDIR": f"/work/{MPL_DIR}"}, tmp_mb=limits.disk_mb
-        )
+        # The environment a cold Python run gets (MPLCONFIGDIR: see execute).
+        env = {**resolved.env, "MPLCONFIGDIR": f"/work/{MPL_DIR}"}
+        argv = bwrap_command(work.path, command, env=env, tmp_mb=limits.disk_mb)
         started = Started(
             argv, cgroup=group, rlimits=_rlimits(limits, limits.memory_mb, group), hold=True
         )
         return cls(work, group, started)
 
+    def alive(self) -> bool:
+        # WNOWAIT: look without reaping (the process is reaped by wait() or abandon()).
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        return os.waitid(os.P_PIDFD, self.started.pidfd, flags) is None
+
     def discard(self) -> None:
-        self.started.abandon()
+        """End it (if still running) and remove its cgroup and work dir."""
+        if self.started.process.returncode is None:
+            self.started.abandon()
         if self.group is not None:
             self.group.remove()
         self.work.cleanup()
@@ -265,10 +274,9 @@ class BwrapBackend(Backend):
     name = "bwrap"
 
     def __init__(self) -> None:
-        self._warm: list[_Warm] = []
-        self._warm_size = 0
-        self._warm_lock = threading.Lock()
-        self._refilling = False
+        self._pool: WarmPool[_Warm] = WarmPool(
+            _Warm.start, _Warm.discard, alive=_Warm.alive, name="arena-kit-warm-bwrap"
+        )
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -281,45 +289,11 @@ class BwrapBackend(Backend):
         for its code; each serves exactly one job (isolation is unchanged). Used for Python
         jobs with default limits, no extra files and no package layer.
         """
-        self._warm_size = size
-        if size == 0:
-            self.close()
-        else:
-            self._refill()
+        self._pool.resize(size)
 
     def close(self) -> None:
         """End the warm sandboxes."""
-        self._warm_size = 0
-        with self._warm_lock:
-            entries, self._warm = self._warm, []
-        for entry in entries:
-            entry.discard()
-
-    def _refill(self) -> None:
-        with self._warm_lock:
-            if self._refilling:
-                return
-            self._refilling = True
-
-        def fill() -> None:
-            try:
-                while True:
-                    with self._warm_lock:
-                        if len(self._warm) >= self._warm_size:
-                            return
-                    entry = _Warm.start()
-                    with self._warm_lock:
-                        wanted = len(self._warm) < self._warm_size
-                        if wanted:
-                            self._warm.append(entry)
-                    if not wanted:  # closed (or shrunk) while this one was starting
-                        entry.discard()
-                        return
-            finally:
-                with self._warm_lock:
-                    self._refilling = False
-
-        threading.Thread(target=fill, daemon=True, name="arena-kit-warm").start()
+        self._pool.close()
 
     def _take_warm(self, job: Job) -> _Warm | None:
         eligible = (
@@ -329,15 +303,10 @@ class BwrapBackend(Backend):
             and not job.files
             and job.runtime.source == "main.py"
         )
-        if not eligible or not self._warm_size:
-            return None
-        with self._warm_lock:
-            entry = self._warm.pop(0) if self._warm else None
-        return entry  # refilled after the job: a new sandbox must not compete with this one
+        # Refilled after the job: a new sandbox must not compete with this one.
+        return self._pool.take() if eligible else None
 
     def execute(self, job: Job) -> ExecutionResult:
-        limits = job.limits
-        runtime = job.runtime
         started = time.monotonic()
         result = ExecutionResult(
             execution_id=job.execution_id,
@@ -347,86 +316,100 @@ class BwrapBackend(Backend):
             status=Status.SANDBOX_ERROR,
             backend=self.name,
         )
-        extra_dirs: list[Path] = []
         warm = self._take_warm(job)
+        work = warm.work if warm is not None else WorkDir(job.limits.disk_mb)
+        extra_dirs: list[Path] = []
         try:
-            with warm.work if warm is not None else WorkDir(limits.disk_mb) as work:
-                work.write(runtime.source, job.code)
-                for name, text in job.files.items():
-                    work.write(name, text)
-                env = dict(runtime.env)
-                binds: list[tuple[str, str, bool]] = []
-                if job.layer:
-                    binds.append((job.layer, "/opt/layer", False))
-                    env["PYTHONPATH"] = "/opt/layer"
-                if runtime.runtime.name == "python" and _uses_matplotlib(job.code):
-                    primed = runtime_dir() / "mplconfig"
-                    if primed.is_dir():
-                        shutil.copytree(primed, work.path / MPL_DIR)
-                        env["MPLCONFIGDIR"] = f"/work/{MPL_DIR}"
-                if warm is not None:
-                    warm.started.release()
-                if runtime.runtime.name == "go":
-                    gocache = work_root() / f"{work.path.name}-gocache"
-                    extra_dirs.append(gocache)
-                    with _go_cache_lock:
-                        _private_go_cache(gocache)
-                    binds.append((str(gocache), "/tmp/gocache", True))
-                if runtime.build:
-                    raw, enforced = _sandboxed(
-                        work,
-                        list(runtime.build),
-                        wall_s=limits.build_wall_s,
-                        memory_mb=limits.build_memory_mb,
-                        limits=limits,
-                        env=env,
-                        binds=binds,
-                    )
-                    result.build_log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
-                    verdict = classify_build(raw, limits, Path(runtime.build[0]).name)
-                    if verdict is not None:
-                        result.status, result.message = verdict
-                        result.exit_code, result.signal = raw.exit_code, raw.signal
-                        result.limits_enforced = enforced
-                        return result
-                raw, enforced = _sandboxed(
-                    work,
-                    list(runtime.run),
-                    wall_s=limits.wall_s,
-                    memory_mb=limits.memory_mb,
-                    limits=limits,
-                    env=env,
-                    binds=binds,
-                )
-                result.status, result.message = classify_run(raw, limits, runtime.runtime.name)
-                result.exit_code, result.signal = raw.exit_code, raw.signal
-                result.stdout = raw.stdout.decode("utf-8", "replace")
-                result.stderr = raw.stderr.decode("utf-8", "replace")
-                result.truncated = raw.truncated
-                result.wall_s = round(raw.wall_s, 4)
-                result.cpu_s = round(raw.cpu_s, 4) if raw.cpu_s is not None else None
-                result.peak_mb = round(raw.peak_mb, 2) if raw.peak_mb is not None else None
-                result.limits_enforced = enforced
-                destination = artifacts_dir() / job.execution_id
-                shutil.rmtree(destination, ignore_errors=True)
-                exclude = (runtime.source, *runtime.runtime.outputs, *job.files, MPL_DIR + "/*")
-                result.artifacts = collect_files(work.path, destination, exclude)
-                result.artifacts += extract_data_urls(result.stdout, destination)
+            self._execute_in(work, warm, job, result, extra_dirs)
         except Exception as error:  # the sandbox failed, not the code: say so, keep going
             result.status = Status.SANDBOX_ERROR
             result.message = f"sandbox error: {type(error).__name__}: {error}"
-            if warm is not None and warm.started.process.returncode is None:
-                warm.started.abandon()
         finally:
-            if warm is not None:
-                if warm.group is not None:
-                    warm.group.remove()
-                self._refill()
+            # Everything below is dead by now; removing it need not delay the result.
+            reaper.defer(warm.discard if warm is not None else work.cleanup)
             for directory in extra_dirs:
-                shutil.rmtree(directory, ignore_errors=True)
+                reaper.defer(functools.partial(shutil.rmtree, directory, ignore_errors=True))
+            if warm is not None:
+                self._pool.refill()
         if result.wall_s is None:
             result.wall_s = round(time.monotonic() - started, 4)
         return result
+
+    def _execute_in(
+        self,
+        work: WorkDir,
+        warm: _Warm | None,
+        job: Job,
+        result: ExecutionResult,
+        extra_dirs: list[Path],
+    ) -> None:
+        """Build (if the runtime compiles) and run ``job`` in ``work``; fills ``result``."""
+        limits = job.limits
+        runtime = job.runtime
+        work.write(runtime.source, job.code)
+        for name, text in job.files.items():
+            work.write(name, text)
+        env = dict(runtime.env)
+        binds: list[tuple[str, str, bool]] = []
+        if job.layer:
+            binds.append((job.layer, "/opt/layer", False))
+            env["PYTHONPATH"] = "/opt/layer"
+        if runtime.runtime.name == "python" and _uses_matplotlib(job.code):
+            primed = runtime_dir() / "mplconfig"
+            if primed.is_dir():
+                shutil.copytree(primed, work.path / MPL_DIR)
+                env["MPLCONFIGDIR"] = f"/work/{MPL_DIR}"
+        if runtime.runtime.name == "go":
+            gocache = work_root() / f"{work.path.name}-gocache"
+            extra_dirs.append(gocache)
+            with _go_cache_lock:
+                _private_go_cache(gocache)
+            binds.append((str(gocache), "/tmp/gocache", True))
+        if runtime.build:
+            raw, enforced = _sandboxed(
+                work,
+                list(runtime.build),
+                wall_s=limits.build_wall_s,
+                memory_mb=limits.build_memory_mb,
+                limits=limits,
+                env=env,
+                binds=binds,
+            )
+            result.build_log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
+            verdict = classify_build(raw, limits, Path(runtime.build[0]).name)
+            if verdict is not None:
+                result.status, result.message = verdict
+                result.exit_code, result.signal = raw.exit_code, raw.signal
+                result.limits_enforced = enforced
+                return
+        if warm is not None:  # already started: its code is in place, let it go
+            warm.started.release()
+            raw = warm.started.wait(wall_s=limits.wall_s, output_bytes=limits.output_bytes)
+            enforced = _enforced(warm.group, work, memory=True)
+        else:
+            raw, enforced = _sandboxed(
+                work,
+                list(runtime.run),
+                wall_s=limits.wall_s,
+                memory_mb=limits.memory_mb,
+                limits=limits,
+                env=env,
+                binds=binds,
+            )
+        result.status, result.message = classify_run(raw, limits, runtime.runtime.name)
+        result.exit_code, result.signal = raw.exit_code, raw.signal
+        result.stdout = raw.stdout.decode("utf-8", "replace")
+        result.stderr = raw.stderr.decode("utf-8", "replace")
+        result.truncated = raw.truncated
+        result.wall_s = round(raw.wall_s, 4)
+        result.cpu_s = round(raw.cpu_s, 4) if raw.cpu_s is not None else None
+        result.peak_mb = round(raw.peak_mb, 2) if raw.peak_mb is not None else None
+        result.limits_enforced = enforced
+        destination = artifacts_dir() / job.execution_id
+        shutil.rmtree(destination, ignore_errors=True)
+        exclude = (runtime.source, *runtime.runtime.outputs, *job.files, MPL_DIR + "/*")
+        result.artifacts = collect_files(work.path, destination, exclude)
+        result.artifacts += extract_data_urls(result.stdout, destination)
 
     def install_layer(self, requirements: list[str], index_url: str | None) -> str:
         from .install import install_layer

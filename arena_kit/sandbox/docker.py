@@ -36,6 +36,7 @@ from .limits import Limits
 from .paths import artifacts_dir
 from .process import RawRun
 from .result import ExecutionResult
+from .warmpool import WarmPool
 
 __all__ = ["DockerBackend", "docker_image"]
 
@@ -335,14 +336,14 @@ class _Container:
         with contextlib.suppress(Exception):
             self.container.kill()
 
+    def remove_now(self) -> None:
+        """Remove the container and wait until it is gone."""
+        with contextlib.suppress(Exception):
+            self.container.remove(force=True)
+
     def remove(self) -> None:
         """Remove the container (in the background: it is off the job's critical path)."""
-
-        def remove() -> None:
-            with contextlib.suppress(Exception):
-                self.container.remove(force=True)
-
-        threading.Thread(target=remove, daemon=True, name="arena-kit-docker-rm").start()
+        threading.Thread(target=self.remove_now, daemon=True, name="arena-kit-docker-rm").start()
 
 
 @register_backend
@@ -359,9 +360,9 @@ class DockerBackend(Backend):
         self.image: str = image
         labels = self.client.images.get(self.image).labels or {}
         self.runtimes = set(labels.get("arena-kit.runtimes", "python,c").split(","))
-        self._warm: list[_Container] = []
-        self._warm_size = 0
-        self._warm_lock = threading.Lock()
+        self._pool: WarmPool[_Container] = WarmPool(
+            self._start_warm, _Container.remove_now, alive=_running, name="arena-kit-warm-docker"
+        )
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
@@ -389,44 +390,21 @@ class DockerBackend(Backend):
 
     def warm(self, size: int) -> None:
         """Keep ``size`` containers started ahead (with default limits); 0 turns it off."""
-        self._warm_size = size
-        self._refill()
+        self._pool.resize(size)
 
-    def _refill(self) -> None:
-        def fill() -> None:
-            while True:
-                with self._warm_lock:
-                    if len(self._warm) >= self._warm_size:
-                        return
-                container = _Container(self.client, self.image, Limits())
-                with self._warm_lock:
-                    wanted = len(self._warm) < self._warm_size
-                    if wanted:
-                        self._warm.append(container)
-                if not wanted:  # closed (or shrunk) while this one was starting
-                    container.remove()
-                    return
-
-        threading.Thread(target=fill, daemon=True).start()
+    def _start_warm(self) -> _Container:
+        return _Container(self.client, self.image, Limits())
 
     def close(self) -> None:
         """Remove the warm containers."""
-        self._warm_size = 0
-        with self._warm_lock:
-            containers, self._warm = self._warm, []
-        for container in containers:
-            with contextlib.suppress(Exception):
-                container.container.remove(force=True)
+        self._pool.close()
 
     def _container(self, limits: Limits, files: dict[str, str], memory_mb: int) -> _Container:
-        if limits == Limits():
-            with self._warm_lock:
-                container = self._warm.pop() if self._warm else None
-            if container is not None and _running(container):
-                container.pending_files = _pack(files)  # unpacked by its first command
-                return container
-            if container is not None:  # died while waiting (e.g. its engine restarted)
-                container.remove()
+        # A warm one that died while waiting (e.g. its engine restarted) is skipped.
+        container = self._pool.take() if limits == Limits() else None
+        if container is not None:
+            container.pending_files = _pack(files)  # unpacked by its first command
+            return container
         return _Container(self.client, self.image, limits, files=files, memory_mb=memory_mb)
 
     def execute(self, job: Job) -> ExecutionResult:
@@ -510,8 +488,7 @@ class DockerBackend(Backend):
         finally:
             if container is not None:
                 container.remove()
-                if self._warm_size:
-                    self._refill()  # after the job: a new container must not compete with it
+                self._pool.refill()  # after the job: a new container must not compete with it
         if result.wall_s is None:
             result.wall_s = round(time.monotonic() - started, 4)
         return result

@@ -276,6 +276,10 @@ def test_the_extension_is_registered_for_installs_of_the_package():
     config = json.loads((ROOT / shipped[0]).read_text())
     assert config["ServerApp"]["jpserver_extensions"] == {"arena_kit.web.jupyter_app_proxy": True}
     assert proxy._jupyter_server_extension_points() == [{"module": proxy.__name__}]
+    # The editable install of `make setup` leaves data files out; the Makefile puts it there.
+    installed = Path(sys.prefix) / "etc/jupyter/jupyter_server_config.d/arena_kit.json"
+    assert installed.is_file(), "run make setup: it enables the extension in the venv"
+    assert json.loads(installed.read_text()) == config
 
 
 # -- real apps in a real browser --------------------------------------------------------------
@@ -418,7 +422,7 @@ def test_via_is_checked_and_auto_follows_the_server_extension(registry, monkeypa
         live_app_html(app, via="nowhere")  # type: ignore[arg-type]
     markup = live_app_html(app)  # type: ignore[arg-type]  # no server announced: direct
     assert "http://127.0.0.1:4321/" in markup and "allow-same-origin" in markup
-    with pytest.raises(RuntimeError, match="jupyter server extension enable"):
+    with pytest.raises(RuntimeError, match="make setup"):
         live_app_html(app, via="jupyter")  # type: ignore[arg-type]
     monkeypatch.setattr(proxy, "server_base_url", lambda: "/hub/")
     markup = live_app_html(app)  # type: ignore[arg-type]

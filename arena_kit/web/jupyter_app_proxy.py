@@ -193,8 +193,9 @@ def app_url(app: App, base_url: str | None = None) -> str:
     if base is None:
         raise RuntimeError(
             "the Jupyter server running this kernel does not load arena-kit's extension: "
-            "run `jupyter server extension enable --sys-prefix arena_kit.web.jupyter_app_proxy` "
-            "and restart JupyterLab (or pass base_url= if it does load it)"
+            "run `make setup` (or copy jupyter-config/jupyter_server_config.d/arena_kit.json "
+            "into <environment>/etc/jupyter/jupyter_server_config.d/) and restart JupyterLab "
+            "(or pass base_url= if it does load it)"
         )
     if not base.endswith("/"):
         base += "/"

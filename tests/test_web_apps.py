@@ -274,9 +274,11 @@ def test_a_warm_pool_serves_an_app_and_stop_all_leaves_nothing():
     apps.keep_warm("streamlit", 1)
     try:
         deadline = time.monotonic() + 120
-        while not apps._pool.get("streamlit") and time.monotonic() < deadline:
+        pool = apps._pool("streamlit")
+        while not pool._entries and time.monotonic() < deadline:
             time.sleep(0.2)
-        waiting = list(apps._pool["streamlit"])
+        time.sleep(0.5)  # the filler is idle now: what it started must still be alive
+        waiting = list(pool._entries)
         assert len(waiting) == 1
         app = start_app('import streamlit as st\nst.write("pooled")\n', "streamlit")
         assert app is waiting[0]  # the warm sandbox served it
@@ -285,7 +287,7 @@ def test_a_warm_pool_serves_an_app_and_stop_all_leaves_nothing():
     finally:
         apps.stop_all()
     time.sleep(0.5)
-    assert not running_apps() and not apps._pool
+    assert not running_apps() and not any(p._entries for p in apps._pools.values())
     assert not [pid for pid in pids if _alive(pid)]
 
 

@@ -65,10 +65,11 @@ class WarmPool(Generic[T]):
         if size < 0:
             raise ValueError(f"a warm pool's size must be 0 or more, not {size}")
         self._size = size
-        if size == 0:
-            self.close()
-        else:
-            self.refill()
+        with self._lock:
+            extra, self._entries = self._entries[size:], self._entries[:size]
+        for entry in extra:
+            self._discard(entry)
+        self.refill()
 
     def take(self) -> T | None:
         """A started entry (the caller owns it now), or None when the pool is empty or off."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -27,6 +28,7 @@ from ..sandbox.bwrap import bwrap_command
 from ..sandbox.limits import Limits
 from ..sandbox.process import Started
 from ..sandbox.runtimes import SANDBOX_RUNTIME
+from ..sandbox.warmpool import WarmPool
 from ..sandbox.workdir import WorkDir
 from .bridge import Bridge, children, sandbox_netns
 
@@ -275,8 +277,8 @@ class App:
         self.work.cleanup()
         with _running_lock:
             _running.discard(self)
-        if self.submitted and _pool_size.get(self.kind):
-            _refill(self.kind)
+        if self.submitted and self.kind in _pools:
+            _pools[self.kind].refill()
 
     def _end_tree(self) -> None:
         """Kill the sandbox from its inside out, so that every process is reaped.
@@ -368,9 +370,20 @@ def start_app(
     return app
 
 
-_pool: dict[str, list[App]] = {}
-_pool_size: dict[str, int] = {}
-_pool_lock = threading.Lock()
+_pools: dict[str, WarmPool[App]] = {}
+_pools_lock = threading.Lock()
+
+
+def _pool(kind: str) -> WarmPool[App]:
+    with _pools_lock:
+        if kind not in _pools:
+            _pools[kind] = WarmPool(
+                functools.partial(App, kind, APP_LIMITS),
+                App.stop,
+                alive=lambda app: app.alive,
+                name=f"arena-kit-warm-{kind}",
+            )
+        return _pools[kind]
 
 
 def keep_warm(kind: str, count: int = 1) -> None:
@@ -381,49 +394,13 @@ def keep_warm(kind: str, count: int = 1) -> None:
     """
     if kind not in APP_KINDS:
         raise ValueError(f"unknown app kind {kind!r}; use one of {sorted(APP_KINDS)}")
-    with _pool_lock:
-        _pool_size[kind] = count
-        extra = _pool.get(kind, [])[count:]
-        _pool[kind] = _pool.get(kind, [])[:count]
-    for app in extra:
-        app.stop()
-    _refill(kind)
-
-
-def _refill(kind: str) -> None:
-    def fill() -> None:
-        while True:
-            with _pool_lock:
-                if len(_pool.get(kind, [])) >= _pool_size.get(kind, 0):
-                    return
-            app = App(kind, APP_LIMITS)
-            with _pool_lock:
-                # Still wanted? keep_warm(kind, 0) or stop_all() may have run meanwhile.
-                wanted = len(_pool.get(kind, [])) < _pool_size.get(kind, 0)
-                if wanted:
-                    _pool.setdefault(kind, []).append(app)
-            if not wanted:
-                app.stop()
-                return
-
-    threading.Thread(target=fill, name="arena-kit-app-pool", daemon=True).start()
+    _pool(kind).resize(count)
 
 
 def _take_warm(kind: str, limits: Limits) -> App | None:
-    if limits != APP_LIMITS:
-        return None
-    with _pool_lock:
-        waiting = _pool.get(kind, [])
-        while waiting:
-            app = waiting.pop(0)
-            if app.alive:
-                break
-            app.stop()
-        else:
-            app = None
     # The pool is refilled when this app stops: starting the next one now would take the
     # CPU from the app being shown.
-    return app
+    return _pool(kind).take() if limits == APP_LIMITS else None
 
 
 def running_apps() -> list[App]:
@@ -434,11 +411,11 @@ def running_apps() -> list[App]:
 
 def stop_all() -> None:
     """Stop every app this process started, warm ones included (also run at exit)."""
-    with _pool_lock:
-        _pool_size.clear()
-        waiting = [app for apps in _pool.values() for app in apps]
-        _pool.clear()
-    for app in running_apps() + waiting:
+    with _pools_lock:
+        pools = list(_pools.values())
+    for pool in pools:
+        pool.close()
+    for app in running_apps():
         app.stop()
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import select
 import selectors
 import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .cgroups import Cgroup, CgroupStats
 
@@ -32,14 +35,9 @@ class RawRun:
     stats: CgroupStats = field(default_factory=CgroupStats)
 
 
-def _wrapper(cgroup: Cgroup | None, rlimits: dict[str, int]) -> str:
-    """The shell line that joins the cgroup and sets rlimits before exec'ing the sandbox.
-
-    Joining happens before ``exec``, so every process the sandbox ever starts is counted.
-    """
+def _wrapper(rlimits: dict[str, int]) -> str:
+    """The shell line that sets rlimits before exec'ing the sandbox."""
     lines = []
-    if cgroup is not None:
-        lines += [f"echo $$ > {path}" for path in cgroup.procs_files]
     for flag, value in rlimits.items():
         if flag == "t":  # SIGXCPU at the soft limit tells a CPU limit from other kills
             lines.append(f"ulimit -S -t {value} && ulimit -H -t {value + 1}")
@@ -47,6 +45,9 @@ def _wrapper(cgroup: Cgroup | None, rlimits: dict[str, int]) -> str:
             lines.append(f"ulimit -{flag} {value}")
     lines.append('exec "$@"')
     return " && ".join(lines)
+
+
+_PLACE_TIMEOUT_S = 20.0
 
 
 class Started:
@@ -61,19 +62,66 @@ class Started:
         pass_fds: tuple[int, ...] = (),
         hold: bool = False,
     ) -> None:
-        command = ["/bin/sh", "-c", _wrapper(cgroup, rlimits), "arena-sandbox", *argv]
         self.cgroup = cgroup
+        self._status_fd: int | None = None
+        block_w: int | None = None
+        if cgroup is not None:
+            # bwrap reports its sandbox's pid on the status fd, then sets the sandbox up and
+            # waits on the block fd before it starts the program. The sandbox is moved into
+            # its cgroup meanwhile: every process the program ever starts is counted, and the
+            # move's cost (the kernel waits an RCU grace period, ~10 ms) overlaps bwrap's
+            # set-up instead of preceding it.
+            if Path(argv[0]).name != "bwrap":
+                raise ValueError(f"a cgroup needs a bwrap command line, not {argv[0]!r}")
+            status_r, status_w = os.pipe()
+            block_r, block_w = os.pipe()
+            self._status_fd = status_r
+            argv = [argv[0], "--json-status-fd", str(status_w), "--block-fd", str(block_r),
+                    *argv[1:]]  # fmt: skip
+            pass_fds = (*pass_fds, status_w, block_r)
+        command = ["/bin/sh", "-c", _wrapper(rlimits), "arena-sandbox", *argv]
         self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE if hold else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            pass_fds=pass_fds,
-            env={"PATH": "/usr/bin:/bin"},
-        )
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE if hold else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                pass_fds=pass_fds,
+                env={"PATH": "/usr/bin:/bin"},
+            )
+        finally:
+            if cgroup is not None:
+                os.close(status_w)
+                os.close(block_r)
         self.pidfd = os.pidfd_open(self.process.pid)
+        if cgroup is not None and block_w is not None:
+            try:
+                self._place(cgroup)
+            except Exception:
+                self.abandon()
+                raise
+            finally:
+                os.close(block_w)  # releases the sandbox (or lets a failed bwrap end)
+
+    def _place(self, cgroup: Cgroup) -> None:
+        """Move the (still blocked) sandbox into ``cgroup``; raise if that is not possible."""
+        assert self._status_fd is not None
+        line = b""
+        deadline = time.monotonic() + _PLACE_TIMEOUT_S
+        while not line.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self._status_fd], [], [], max(0.0, remaining))
+            if not ready:
+                raise RuntimeError("bwrap did not report its sandbox's pid in time")
+            chunk = os.read(self._status_fd, 4096)
+            if not chunk:  # bwrap ended before making the sandbox: wait() reports its error
+                return
+            line += chunk
+        pid = int(json.loads(line.split(b"\n", 1)[0])["child-pid"])
+        for procs in cgroup.procs_files:
+            Path(procs).write_text(str(pid))
 
     def release(self, message: bytes = b"go\n") -> None:
         """Let a held process go on (the warm pool's launcher waits for this line)."""
@@ -82,6 +130,13 @@ class Started:
         with contextlib.suppress(BrokenPipeError):
             self.process.stdin.write(message)
             self.process.stdin.close()
+
+    def _close_status(self) -> None:
+        # Kept open until the end: bwrap writes the exit code there last, and a closed pipe
+        # would kill it with SIGPIPE.
+        if self._status_fd is not None:
+            os.close(self._status_fd)
+            self._status_fd = None
 
     def abandon(self) -> None:
         """Kill it without reading anything (a warm sandbox that is not needed)."""
@@ -92,6 +147,7 @@ class Started:
         os.wait4(self.process.pid, 0)
         self.process.returncode = 0
         os.close(self.pidfd)
+        self._close_status()
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -160,6 +216,7 @@ class Started:
             process.returncode = 0  # reaped above; keeps Popen from waiting again
             selector.close()
             os.close(pidfd)
+            self._close_status()
             for stream in (process.stdin, process.stdout, process.stderr):
                 if stream is not None:
                     with contextlib.suppress(OSError):

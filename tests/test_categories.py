@@ -67,10 +67,15 @@ def test_split_rejects_a_bad_fraction(labelled):
 # ---------------------------------------------------------------------------------------------
 # The held-out measurement (the figure reported in docs/categories.md).
 
-# Measured once, after the settings were fixed by cross-validation on the training part:
-# 147 of the 180 held-out prompts. Never lower these to make a test pass.
-HELDOUT_CORRECT = 147
-HELDOUT_MACRO_F1 = 0.759
+# The held-out part has been scored twice, each time after the settings were fixed by
+# cross-validation on the training part only: the first settings got 147 of 180 (macro-F1
+# 0.759); the second round's (technology cues, second lexicon) got 146 (0.743). These are the
+# reported figures: never lower them to make a test pass.
+HELDOUT_CORRECT = 146
+HELDOUT_MACRO_F1 = 0.743
+FIRST_HELDOUT_CORRECT = 147
+FIRST_HELDOUT_MACRO_F1 = 0.759
+FIRST_SETTINGS = categories.Settings(lexicon_version=1, tech_weight=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +99,13 @@ def test_heldout_accuracy_is_the_reported_one(labelled, split, heldout_model):
     assert list(result.confusion.index) == list(CATEGORIES)
     assert list(result.confusion.sum(axis=1)) == [65, 41, 29, 25, 14, 6]
     assert list(result.per_category["support"]) == [65, 41, 29, 25, 14, 6]
+
+
+@pytest.mark.slow
+def test_the_first_settings_reproduce_the_first_measurement():
+    result = categories.evaluate(settings=FIRST_SETTINGS)
+    assert round(result.accuracy * 180) == FIRST_HELDOUT_CORRECT
+    assert result.macro_f1 == pytest.approx(FIRST_HELDOUT_MACRO_F1, abs=0.0005)
 
 
 @pytest.mark.slow
@@ -206,10 +218,40 @@ def test_fit_rejects_bad_labels():
 
 def test_cue_patterns_match_like_the_plain_lexicon(labelled):
     joined = "\0".join(t.lower() for t in labelled["instruction"])
-    for category, pattern in categories.LEXICON.items():
+    compiled = [
+        *((p, categories._LEXICON_PATTERNS[c]) for c, p in categories.LEXICON.items()),
+        *((p, categories._LEXICON_V1_PATTERNS[c]) for c, p in categories.LEXICON_V1.items()),
+        *zip(categories.TECH_CUES, categories._TECH_PATTERNS, strict=True),
+    ]
+    for pattern, fast_pattern in compiled:
         plain = [m.span() for m in re.finditer(pattern, joined)]
-        fast = [m.span() for m in categories._LEXICON_PATTERNS[category].finditer(joined)]
-        assert fast == plain and plain, category
+        fast = [m.span() for m in fast_pattern.finditer(joined)]
+        assert fast == plain and plain, pattern
+
+
+def test_the_second_lexicon_only_drops_three_web_design_cues():
+    for category in CATEGORIES:
+        old = categories._alternatives(categories.LEXICON_V1[category])
+        new = categories._alternatives(categories.LEXICON[category])
+        dropped = {"dashboard", "streamlit", "gradio"} if category == "web_design" else set()
+        assert new == [a for a in old if a not in dropped], category
+
+
+def test_cue_features_count_matches_per_text():
+    texts = ["A Streamlit app with pandas and numpy", "react, React and\0react", "nothing"]
+    counts = np.round(np.expm1(categories._cue_features(texts, categories._TECH_PATTERNS)))
+    column = {p: k for k, p in enumerate(categories.TECH_CUES)}
+    assert counts[0, column["streamlit"]] == 1
+    assert counts[0, column["numpy|scipy|pandas"]] == 2
+    assert counts[1, column["react"]] == 3
+    assert counts[2].sum() == 0
+
+
+def test_lexicon_version_is_checked():
+    with pytest.raises(ArenaKitError, match="lexicon_version"):
+        categories.CategoryClassifier(categories.Settings(lexicon_version=3)).fit(
+            ["a", "b", "c", "d", "e", "f"], list(CATEGORIES)
+        )
 
 
 def test_char_ngram_lookup_matches_a_sorted_search(heldout_model):

@@ -70,6 +70,31 @@ def test_docker_collects_artifacts_without_following_links(engine):
         assert handle.read() == "made in docker"
 
 
+def test_docker_fetches_files_only_when_the_program_left_some(engine, monkeypatch):
+    """The run reports whether it left files (a line the host strips): no archive round trip
+    otherwise, the program's output stays byte for byte, and its exit code is kept."""
+    from arena_kit.sandbox import docker as docker_module
+
+    fetched: list[str] = []
+    original = docker_module._Container.fetch_artifacts
+
+    def counting(self, destination, exclude):
+        fetched.append(str(destination))
+        return original(self, destination, exclude)
+
+    monkeypatch.setattr(docker_module._Container, "fetch_artifacts", counting)
+    plain = run("import sys\nprint('no newline', end='')\nsys.exit(3)", "python",
+                backend="docker", cache=False)  # fmt: skip
+    assert plain.stdout == "no newline" and plain.exit_code == 3 and fetched == []
+    hidden = run("open('.hidden', 'w').write('x')\nprint('done')", "python", backend="docker",
+                 cache=False)  # fmt: skip
+    assert hidden.stdout == "done\n" and len(fetched) == 1
+    assert [a["name"] for a in hidden.artifacts] == [".hidden"]
+    compiled = run('#include <stdio.h>\nint main(void){puts("c");return 0;}', "c",
+                   backend="docker", cache=False)  # fmt: skip
+    assert compiled.stdout == "c\n" and len(fetched) == 1  # its binary is not a result
+
+
 def test_docker_runtime_missing_from_the_image_is_unsupported(engine):
     backend = get_backend("docker")
     if "go" in backend.runtimes:

@@ -25,6 +25,7 @@ from . import cgroups, reaper
 from .artifacts import collect_files, extract_data_urls
 from .backend import Backend, Job, register_backend
 from .classify import classify_build, classify_run
+from .etcview import etc_view
 from .limits import Limits
 from .paths import artifacts_dir, runtime_dir, work_root
 from .process import RawRun, Started, run_process
@@ -39,13 +40,6 @@ __all__ = ["BwrapBackend", "bwrap_command"]
 
 SANDBOX_UID = 65534
 _PACKAGE_DIR = Path(__file__).resolve().parent
-# Only these bits of /etc: the dynamic linker's cache, TLS roots, the JDK's configuration,
-# fonts and time zones. Never the host's credentials or configuration of tools.
-_ETC = (
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ssl", "ca-certificates", "fonts",
-    "localtime", "mime.types", "nsswitch.conf", "passwd", "group", "host.conf",
-    "java-17-openjdk", "java-21-openjdk", "alternatives",
-)  # fmt: skip
 _BASE_ENV = {
     "PATH": f"{SANDBOX_RUNTIME}/venv/bin:{SANDBOX_RUNTIME}/bin:/usr/local/bin:/usr/bin:/bin",
     "HOME": "/tmp",
@@ -75,8 +69,6 @@ def _root_layout() -> tuple[str, ...]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
-    for name in _ETC:
-        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
     return tuple(args)
 
 
@@ -113,6 +105,7 @@ def bwrap_command(
         argv += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
         argv += ["--disable-userns", "--cap-drop", "ALL"]
     argv += _root_layout()
+    argv += ["--ro-bind", str(etc_view()), "/etc"]  # one mount: see etcview
     argv += ["--proc", "/proc", "--dev", "/dev"]
     argv += ["--size", str(tmp_mb * 2**20), "--tmpfs", "/tmp"]
     runtime = runtime_dir()

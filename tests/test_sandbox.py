@@ -310,3 +310,31 @@ def test_warm_pool_serves_the_job_without_starting_a_sandbox(monkeypatch):
     finally:
         backend.close()
     assert backend._pool._entries == []
+
+
+def test_cold_runs_start_from_launchers_with_their_own_limits():
+    """A cold run takes a launcher (a shell waiting in a fresh cgroup) and gives its cgroup
+    the run's limits; without launchers the sandbox is moved into a new cgroup as before."""
+    from arena_kit.sandbox import bwrap, cgroups, get_backend
+
+    if not cgroups.available():
+        pytest.skip("no writable cgroups here: runs use rlimits and no launcher")
+    backend = get_backend("bwrap")
+    backend.launchers(2)
+    try:
+        run("print(0)", cache=False, backend="bwrap")  # the first use fills the pool
+        _wait_for_pool(bwrap._launchers, 2)
+        waiting = list(bwrap._launchers._entries)
+        hog = "blocks = []\nwhile True:\n    blocks.append(bytearray(10 * 2**20))\n"
+        hungry = run(hog, cache=False, backend="bwrap", limits={"memory_mb": 120})
+        assert hungry.status is Status.MEMORY_LIMIT, (hungry.message, hungry.stderr[-200:])
+        small = run("print('small')", cache=False, backend="bwrap")
+        assert small.status is Status.OK and small.stdout == "small\n"
+        assert small.peak_mb is not None and small.peak_mb < 100  # counts start at the run
+        assert all(entry.process.returncode is not None for entry in waiting)  # both used
+        backend.launchers(0)
+        assert bwrap._launchers._entries == []
+        plain = run("print('no launcher')", cache=False, backend="bwrap")
+        assert plain.status is Status.OK and "memory:cgroup" in plain.limits_enforced
+    finally:
+        backend.launchers(2)

@@ -44,6 +44,8 @@ class Cgroup:
     version: int
     dirs: dict[str, Path]
     enforced: list[str] = field(default_factory=list)
+    limits: tuple[int, int] | None = None
+    """(memory bytes, tasks) last set."""
 
     @property
     def procs_files(self) -> list[str]:
@@ -71,6 +73,38 @@ class Cgroup:
             usage = _read_key(unified / "cpu.stat", "usage_usec")
             result.cpu_s = usage / 1e6 if usage else None
         return result
+
+    def set_limits(self, memory_bytes: int, pids: int) -> None:
+        """Limit the group's memory (no swap) and number of tasks."""
+        if self.limits == (memory_bytes, pids):
+            return  # (a memory limit write alone takes about a millisecond)
+        if self.version == 1:
+            memory = self.dirs.get("memory")
+            if memory:
+                # memory+swap must stay >= memory: set it on both sides of the memory limit
+                # (which of the two writes fails depends on whether the limit goes up or down).
+                swap = memory / "memory.memsw.limit_in_bytes"  # only with swap accounting
+                with contextlib.suppress(OSError):
+                    swap.write_text(str(memory_bytes))
+                (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
+                with contextlib.suppress(OSError):
+                    swap.write_text(str(memory_bytes))
+            if "pids" in self.dirs:
+                (self.dirs["pids"] / "pids.max").write_text(str(pids))
+        else:
+            unified = self.dirs["unified"]
+            (unified / "memory.max").write_text(str(memory_bytes))
+            (unified / "pids.max").write_text(str(pids))
+        self.limits = (memory_bytes, pids)
+
+    def reset_counts(self) -> None:
+        """Zero the peak-memory and CPU counters where the kernel allows it (cgroup v1)."""
+        for controller, name in (("memory", "memory.max_usage_in_bytes"),
+                                 ("cpuacct", "cpuacct.usage")):  # fmt: skip
+            directory = self.dirs.get(controller)
+            if directory:
+                with contextlib.suppress(OSError):
+                    (directory / name).write_text("0")
 
     def pids(self) -> list[int]:
         found: set[int] = set()
@@ -184,24 +218,15 @@ def create(memory_bytes: int, pids: int) -> Cgroup | None:
                 directory = parent / name
                 directory.mkdir()
                 group.dirs[controller] = directory
-            if "memory" in group.dirs:
-                memory = group.dirs["memory"]
-                (memory / "memory.limit_in_bytes").write_text(str(memory_bytes))
-                with contextlib.suppress(OSError):  # only with swap accounting
-                    (memory / "memory.memsw.limit_in_bytes").write_text(str(memory_bytes))
-                group.enforced.append("memory:cgroup")
-            if "pids" in group.dirs:
-                (group.dirs["pids"] / "pids.max").write_text(str(pids))
-                group.enforced.append("pids:cgroup")
+            group.enforced += [f"{c}:cgroup" for c in ("memory", "pids") if c in group.dirs]
         else:
             directory = parents["unified"] / name
             directory.mkdir()
             group.dirs["unified"] = directory
-            (directory / "memory.max").write_text(str(memory_bytes))
             with contextlib.suppress(OSError):
                 (directory / "memory.swap.max").write_text("0")
-            (directory / "pids.max").write_text(str(pids))
             group.enforced += ["memory:cgroup", "pids:cgroup"]
+        group.set_limits(memory_bytes, pids)
     except OSError:
         group.remove()
         return None

@@ -7,6 +7,7 @@ subdirectories of it (read-only), never the user's home or the project's ``data/
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -15,10 +16,18 @@ __all__ = ["cache_dir", "runtime_dir", "results_dir", "artifacts_dir", "layers_d
 
 def cache_dir() -> Path:
     """The root of arena-kit's caches (``$ARENA_KIT_CACHE`` or ``~/.cache/arena-kit``)."""
-    explicit = os.environ.get("ARENA_KIT_CACHE")
+    return _resolved(
+        os.environ.get("ARENA_KIT_CACHE"), os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME")
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(explicit: str | None, xdg: str | None, home: str | None) -> Path:
+    # Keyed by the variables (read at each call), cached because resolving a path costs
+    # system calls that every sandbox run would otherwise repeat several times.
     if explicit:
         return Path(explicit).expanduser().resolve()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    base = xdg or str(Path.home() / ".cache")
     return (Path(base) / "arena-kit").resolve()
 
 

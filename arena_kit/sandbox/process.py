@@ -7,6 +7,7 @@ import json
 import os
 import select
 import selectors
+import shlex
 import signal
 import subprocess
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from .cgroups import Cgroup, CgroupStats
 
-__all__ = ["RawRun", "Started", "run_process"]
+__all__ = ["Launcher", "RawRun", "Started", "run_process"]
 
 
 @dataclass
@@ -35,16 +36,62 @@ class RawRun:
     stats: CgroupStats = field(default_factory=CgroupStats)
 
 
-def _wrapper(rlimits: dict[str, int]) -> str:
-    """The shell line that sets rlimits before exec'ing the sandbox."""
+def _wrapper(rlimits: dict[str, int], command: str = 'exec "$@"') -> str:
+    """The shell line that sets rlimits, then runs ``command`` (by default: exec its args)."""
     lines = []
     for flag, value in rlimits.items():
         if flag == "t":  # SIGXCPU at the soft limit tells a CPU limit from other kills
             lines.append(f"ulimit -S -t {value} && ulimit -H -t {value + 1}")
         else:
             lines.append(f"ulimit -{flag} {value}")
-    lines.append('exec "$@"')
+    lines.append(command)
     return " && ".join(lines)
+
+
+class Launcher:
+    """A shell already placed in a fresh cgroup, waiting for the command line of one sandbox.
+
+    Moving a task into a cgroup makes the kernel wait an RCU grace period (~13 ms here)
+    unless another move happened just before. A launcher pays that ahead, in the background;
+    the sandbox itself is still made from scratch when its run starts (``exec bwrap ...``).
+    """
+
+    def __init__(self, group: Cgroup) -> None:
+        self.group = group
+        join = " && ".join(f"echo $$ > {path}" for path in group.procs_files)
+        self.process = subprocess.Popen(
+            ["/bin/sh", "-c", f'{join} && read -r line && eval "$line"', "arena-launcher"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env={"PATH": "/usr/bin:/bin"},
+        )
+        self.pidfd = os.pidfd_open(self.process.pid)
+        deadline = time.monotonic() + 10
+        while self.process.pid not in group.pids():  # ready once it has joined
+            if not self.alive() or time.monotonic() > deadline:
+                self.discard()
+                raise RuntimeError("a sandbox launcher could not join its cgroup")
+            time.sleep(0.002)
+
+    def alive(self) -> bool:
+        # WNOWAIT: look without reaping.
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        return os.waitid(os.P_PIDFD, self.pidfd, flags) is None
+
+    def discard(self) -> None:
+        """End it (unused) and remove its cgroup."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        os.waitpid(self.process.pid, 0)
+        self.process.returncode = 0
+        os.close(self.pidfd)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        self.group.remove()
 
 
 _PLACE_TIMEOUT_S = 20.0
@@ -61,9 +108,13 @@ class Started:
         rlimits: dict[str, int],
         pass_fds: tuple[int, ...] = (),
         hold: bool = False,
+        launcher: Launcher | None = None,
     ) -> None:
         self.cgroup = cgroup
         self._status_fd: int | None = None
+        if launcher is not None:
+            self._adopt(launcher, argv, rlimits)
+            return
         block_w: int | None = None
         if cgroup is not None:
             # bwrap reports its sandbox's pid on the status fd, then sets the sandbox up and
@@ -104,6 +155,20 @@ class Started:
                 raise
             finally:
                 os.close(block_w)  # releases the sandbox (or lets a failed bwrap end)
+
+    def _adopt(self, launcher: Launcher, argv: list[str], rlimits: dict[str, int]) -> None:
+        """Hand ``launcher`` (already in its cgroup) the sandbox's command line."""
+        if any("\n" in arg for arg in argv):
+            raise ValueError("a launcher reads one line: no argument may hold a newline")
+        self.cgroup = launcher.group
+        self.process = launcher.process
+        self.pidfd = launcher.pidfd
+        self.started = time.monotonic()
+        line = _wrapper(rlimits, f"exec {shlex.join(argv)} </dev/null") + "\n"
+        assert self.process.stdin is not None
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.write(line.encode())
+            self.process.stdin.close()
 
     def _place(self, cgroup: Cgroup) -> None:
         """Move the (still blocked) sandbox into ``cgroup``; raise if that is not possible."""
@@ -258,6 +323,7 @@ def run_process(
     cgroup: Cgroup | None,
     rlimits: dict[str, int],
     pass_fds: tuple[int, ...] = (),
+    launcher: Launcher | None = None,
 ) -> RawRun:
     """Run ``argv`` (a sandbox command line) with limits applied from outside.
 
@@ -274,6 +340,8 @@ def run_process(
     rlimits
         ``ulimit`` flag → value for the shell (``t`` CPU s, ``f`` 512-byte blocks,
         ``v`` KiB, ``p`` processes).
+    launcher
+        A :class:`Launcher` already in ``cgroup`` (whose limits the caller has set), or None.
     """
-    started = Started(argv, cgroup=cgroup, rlimits=rlimits, pass_fds=pass_fds)
+    started = Started(argv, cgroup=cgroup, rlimits=rlimits, pass_fds=pass_fds, launcher=launcher)
     return started.wait(wall_s=wall_s, output_bytes=output_bytes)

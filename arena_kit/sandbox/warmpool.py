@@ -11,6 +11,7 @@ signal follows the thread), so a short-lived filler would kill what it just star
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -54,6 +55,18 @@ class WarmPool(Generic[T]):
         self._filler: threading.Thread | None = None
         self.last_error: Exception | None = None
         """Why the last start failed (the pool tries again at the next refill)."""
+        self._inherited: list[T] = []
+        os.register_at_fork(after_in_child=self._forget_after_fork)
+
+    def _forget_after_fork(self) -> None:
+        # A forked child (a process pool's worker) must not use its parent's entries (their
+        # pipes and processes are the parent's) nor its filler thread (threads are not
+        # copied). It starts empty; the entries are kept referenced, never ended, here.
+        self._inherited = self._entries
+        self._entries = []
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._filler = None
 
     @property
     def size(self) -> int:

@@ -184,6 +184,19 @@ def _check_inputs(votes: Path, responses: Path | None, executions: Path | None) 
     return frame
 
 
+def _declared_parameters(notebooks: Sequence[str]) -> dict[str, set[str]]:
+    """Each notebook's parameter names (its cell tagged ``parameters``)."""
+    import papermill as pm
+
+    declared: dict[str, set[str]] = {}
+    for name in notebooks:
+        source = NOTEBOOKS_DIR / name
+        if not source.exists():
+            raise ReportError(f"notebook {source} does not exist")
+        declared[name] = set(pm.inspect_notebook(str(source)))
+    return declared
+
+
 def run(
     votes: str | Path,
     out: str | Path,
@@ -267,20 +280,26 @@ def run(
             "min_votes": min_votes,
             **(parameters or {}),
         }
+        declared = _declared_parameters(notebooks)
+        unknown = sorted(set(parameters or {}) - set().union(*declared.values()))
+        if unknown:
+            raise ReportError(
+                f"no notebook of the report takes the parameter(s) {', '.join(unknown)}; "
+                f"they take: {', '.join(sorted(set().union(*declared.values())))}"
+            )
         timings: dict[str, float] = {}
         steps = tqdm(list(notebooks), desc="report", unit="notebook", disable=not progress)
         for name in steps:
             steps.set_postfix_str(name)
             source = NOTEBOOKS_DIR / name
-            if not source.exists():
-                raise ReportError(f"notebook {source} does not exist")
             target = building / "notebooks" / name
             started = time.perf_counter()
             try:
                 pm.execute_notebook(
                     str(source),
                     str(target),
-                    parameters=common,
+                    # Only what it declares: papermill warns about every other one.
+                    parameters={k: v for k, v in common.items() if k in declared[name]},
                     kernel_name="python3",
                     progress_bar=False,
                     cwd=str(NOTEBOOKS_DIR),

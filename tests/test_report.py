@@ -156,3 +156,15 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_old_report(tmp_path, mo
         report.run(votes, out, notebooks=["04_rankings.ipynb"], n_bootstrap=0, progress=False)
     assert (out / "report.html").read_text() == "the previous report"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_parameter_no_notebook_takes_is_an_error_and_writes_nothing(tmp_path):
+    """Each notebook gets only the parameters it declares (no papermill warnings); a name
+    none of them declares is a typo, said before anything runs."""
+    votes = write_table(simulate_votes(50, seed=3).votes, tmp_path / "v.jsonl", "votes")
+    with pytest.raises(report.ReportError, match=r"parameter\(s\) min_vote;.*min_votes"):
+        report.run(votes, tmp_path / "out", parameters={"min_vote": 3}, progress=False)
+    assert not (tmp_path / "out").exists()
+    declared = report._declared_parameters(list(report.ANALYSIS_NOTEBOOKS))
+    assert all("votes_path" in names for names in declared.values())
+    assert "wall_s" not in declared["04_rankings.ipynb"]

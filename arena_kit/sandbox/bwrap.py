@@ -177,7 +177,6 @@ def _take_launcher(memory_mb: int, pids: int, argv: list[str]) -> Launcher | Non
         return None
     try:
         launcher.group.set_limits(memory_mb * 2**20, pids)
-        launcher.group.reset_counts()
     except OSError:
         reaper.defer(launcher.discard)
         return None

@@ -74,6 +74,7 @@ class Launcher:
                 self.discard()
                 raise RuntimeError("a sandbox launcher could not join its cgroup")
             time.sleep(0.002)
+        group.reset_counts()  # from here on it only waits: the run's counts start at zero
 
     def alive(self) -> bool:
         # WNOWAIT: look without reaping.

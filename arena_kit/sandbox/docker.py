@@ -177,11 +177,10 @@ class _Container:
             environment["ARENA_FILES"] = _pack(files)
             command = ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work '
                        "&& unset ARENA_FILES && exec sleep 86400"]  # fmt: skip
-        self.container = client.containers.run(
-            image,
-            command,
-            detach=True,
-            user=SANDBOX_USER,
+        api = client.api
+        # The low-level calls: ``containers.run`` asks the engine to inspect the new container
+        # between create and start, a round trip a cold run does not need.
+        host_config = api.create_host_config(
             network_mode="none",
             read_only=True,
             tmpfs={"/work": tmpfs, "/tmp": tmpfs},
@@ -198,11 +197,23 @@ class _Container:
                 ),
                 docker.types.Ulimit(name="core", soft=0, hard=0),
             ],  # fmt: skip
+        )
+        created = api.create_container(
+            image,
+            command,
+            user=SANDBOX_USER,
             working_dir="/work",
             environment=environment,
             labels={"arena-kit": "job"},
             hostname="sandbox",
+            host_config=host_config,
         )
+        self.container = client.containers.prepare_model({"Id": created["Id"]})
+        try:
+            api.start(created["Id"])
+        except Exception:
+            self.remove()
+            raise
         self.killed = False
         self.pids_refused = 0
         self.oom_kills = 0

@@ -82,6 +82,8 @@ _STREAMLIT_FLAGS = [
     "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
     "--global.developmentMode", "false", "--server.enableCORS", "false",
     "--server.enableXsrfProtection", "false",
+    # The viewer's toolbar: no "Deploy" button or developer menu in the arena's screenshots.
+    "--client.toolbarMode", "viewer",
 ]  # fmt: skip
 
 

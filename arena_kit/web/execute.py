@@ -38,7 +38,7 @@ __all__ = [
 
 WEB_ENVIRONMENTS = ("html", "react", "vue", "mermaid", "markdown")
 APP_ENVIRONMENTS = ("streamlit", "gradio")
-_FORMAT = 1
+_FORMAT = 2  # bumped when renders change (2: Streamlit without its "Deploy" toolbar)
 _BROWSER_JS = re.compile(
     r"\b(?:document|window|localStorage|requestAnimationFrame|alert|navigator)\b|getContext\("
 )

@@ -21,6 +21,7 @@ PACKAGES=(
   "libc6-dev|compiling C/C++"
   "fonts-dejavu-core|readable text in screenshots"
   "curl|health checks of app servers"
+  "iproute2|the loopback device of the network namespaces sandbox launchers prepare"
 )
 
 # In CI (CI=true) the Docker backend is tested for real: a Docker engine (started by the tests,

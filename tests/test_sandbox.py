@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from arena_kit.sandbox import ExecutionResult, Limits, Status, run, run_many
@@ -332,6 +334,22 @@ def test_cold_runs_start_from_launchers_with_their_own_limits():
         assert small.status is Status.OK and small.stdout == "small\n"
         assert small.peak_mb is not None and small.peak_mb < 100  # counts start at the run
         assert all(entry.process.returncode is not None for entry in waiting)  # both used
+        # Each run has a network namespace of its own (a launcher's, used once), not the
+        # host's, with only a loopback device that is up.
+        probe = (
+            "import os, socket\nprint(os.stat('/proc/self/ns/net').st_ino)\n"
+            "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
+            "socket.create_connection(s.getsockname()).close()\n"
+            "print(sorted(l.split(':')[0].strip() for l in open('/proc/net/dev')"
+            ".read().splitlines()[2:]))"
+        )
+        seen = []
+        for _ in range(2):
+            _wait_for_pool(bwrap._launchers, 1)  # from a launcher
+            seen.append(run(probe, cache=False, backend="bwrap").stdout.split("\n"))
+        assert seen[0][1] == seen[1][1] == "['lo']"
+        namespaces = {int(seen[0][0]), int(seen[1][0]), os.stat("/proc/self/ns/net").st_ino}
+        assert len(namespaces) == 3
         backend.launchers(0)
         assert bwrap._launchers._entries == []
         plain = run("print('no launcher')", cache=False, backend="bwrap")

@@ -81,6 +81,7 @@ def bwrap_command(
     network: bool = False,
     tmp_mb: int = 64,
     binds: list[tuple[str, str, bool]] | None = None,
+    inherit_netns: bool = False,
 ) -> list[str]:
     """The full ``bwrap`` command line that runs ``command`` in ``work``.
 
@@ -96,8 +97,14 @@ def bwrap_command(
         Size of the private ``/tmp``.
     binds
         Extra (host path, sandbox path, writable) binds.
+    inherit_netns
+        Keep the network namespace bwrap is started in: a launcher's own fresh one (see
+        :class:`~arena_kit.sandbox.process.Launcher`); every other namespace is new.
     """
     argv = ["bwrap", "--unshare-all"]
+    if inherit_netns:
+        argv = ["bwrap", "--unshare-user-try", "--unshare-ipc", "--unshare-pid",
+                "--unshare-uts", "--unshare-cgroup-try"]  # fmt: skip
     if network:
         argv.append("--share-net")
     argv += ["--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
@@ -155,7 +162,13 @@ def _start_launcher() -> Launcher:
     group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
     if group is None:
         raise RuntimeError("no cgroup can be made here")
-    return Launcher(group)
+    return Launcher(group, netns=_can_make_netns())
+
+
+@lru_cache(maxsize=1)
+def _can_make_netns() -> bool:
+    """Whether launchers can wait in network namespaces of their own (root, unshare, ip)."""
+    return os.geteuid() == 0 and bool(shutil.which("unshare")) and bool(shutil.which("ip"))
 
 
 _launchers: WarmPool[Launcher] = WarmPool(
@@ -165,9 +178,9 @@ _launcher_count = [2]
 atexit.register(_launchers.close)
 
 
-def _take_launcher(memory_mb: int, pids: int, argv: list[str]) -> Launcher | None:
+def _take_launcher(memory_mb: int, pids: int) -> Launcher | None:
     """A launcher already in a fresh cgroup, limited for this run (None: make the cgroup now)."""
-    if not _launcher_count[0] or not cgroups.available() or any("\n" in a for a in argv):
+    if not _launcher_count[0] or not cgroups.available():
         return None
     if _launchers.size != _launcher_count[0]:  # first use
         _launchers.resize(_launcher_count[0])
@@ -194,10 +207,20 @@ def _sandboxed(
     binds: list[tuple[str, str, bool]],
     network: bool = False,
 ) -> tuple[RawRun, list[str]]:
-    argv = bwrap_command(
-        work.path, command, env=env, network=network, tmp_mb=limits.disk_mb, binds=binds
-    )
-    launcher = _take_launcher(memory_mb, limits.pids, argv)
+    # The install step shares the host's network: never from a launcher's own namespace.
+    launcher = None if network else _take_launcher(memory_mb, limits.pids)
+
+    def argv_for(launcher: Launcher | None) -> list[str]:
+        return bwrap_command(
+            work.path, command, env=env, network=network, tmp_mb=limits.disk_mb, binds=binds,
+            inherit_netns=bool(launcher and launcher.netns),
+        )  # fmt: skip
+
+    argv = argv_for(launcher)
+    if launcher is not None and any("\n" in arg for arg in argv):  # it reads one line
+        reaper.defer(launcher.discard)
+        launcher = None
+        argv = argv_for(None)
     group = launcher.group if launcher else cgroups.create(memory_mb * 2**20, limits.pids)
     try:
         raw = run_process(

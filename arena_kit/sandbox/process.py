@@ -56,11 +56,19 @@ class Launcher:
     the sandbox itself is still made from scratch when its run starts (``exec bwrap ...``).
     """
 
-    def __init__(self, group: Cgroup) -> None:
+    def __init__(self, group: Cgroup, *, netns: bool = False) -> None:
         self.group = group
+        self.netns = netns
+        """Whether it waits in a network namespace of its own (only a loopback device, up)
+        for the sandbox to inherit, instead of bwrap making one (~4 ms of its start)."""
         join = " && ".join(f"echo $$ > {path}" for path in group.procs_files)
+        script = f'{join} && read -r line && eval "$line"'
+        command = ["/bin/sh", "-c", script, "arena-launcher"]
+        if netns:
+            command = ["unshare", "--net", "--", "/bin/sh", "-c",
+                       f"ip link set lo up && {script}", "arena-launcher"]  # fmt: skip
         self.process = subprocess.Popen(
-            ["/bin/sh", "-c", f'{join} && read -r line && eval "$line"', "arena-launcher"],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

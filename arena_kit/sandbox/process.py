@@ -48,6 +48,25 @@ def _wrapper(rlimits: dict[str, int], command: str = 'exec "$@"') -> str:
     return " && ".join(lines)
 
 
+def _close_pipes(process: subprocess.Popen[bytes]) -> None:
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def _end(process: subprocess.Popen[bytes], pidfd: int, group: Cgroup | None) -> None:
+    """Kill a sandbox's whole tree (its session, its cgroup), reap it, close its pipes."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    if group is not None:
+        group.kill_all()
+    os.waitpid(process.pid, 0)
+    process.returncode = 0  # reaped: keeps Popen from waiting again
+    os.close(pidfd)
+    _close_pipes(process)
+
+
 class Launcher:
     """A shell already placed in a fresh cgroup, waiting for the command line of one sandbox.
 
@@ -77,12 +96,20 @@ class Launcher:
         )
         self.pidfd = os.pidfd_open(self.process.pid)
         deadline = time.monotonic() + 10
-        while self.process.pid not in group.pids():  # ready once it has joined
+        while not self._joined():
             if not self.alive() or time.monotonic() > deadline:
                 self.discard()
                 raise RuntimeError("a sandbox launcher could not join its cgroup")
             time.sleep(0.002)
         group.reset_counts()  # from here on it only waits: the run's counts start at zero
+
+    def _joined(self) -> bool:
+        """Ready: in every hierarchy of its group (the shell joins them one after another)."""
+        pid = str(self.process.pid)
+        try:
+            return all(pid in Path(p).read_text().split() for p in self.group.procs_files)
+        except OSError:
+            return False
 
     def alive(self) -> bool:
         # WNOWAIT: look without reaping.
@@ -91,15 +118,7 @@ class Launcher:
 
     def discard(self) -> None:
         """End it (unused) and remove its cgroup."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        os.waitpid(self.process.pid, 0)
-        self.process.returncode = 0
-        os.close(self.pidfd)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        _end(self.process, self.pidfd, self.group)
         self.group.remove()
 
 
@@ -214,18 +233,8 @@ class Started:
 
     def abandon(self) -> None:
         """Kill it without reading anything (a warm sandbox that is not needed)."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        if self.cgroup is not None:
-            self.cgroup.kill_all()
-        os.wait4(self.process.pid, 0)
-        self.process.returncode = 0
-        os.close(self.pidfd)
+        _end(self.process, self.pidfd, self.cgroup)
         self._close_status()
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
 
     def wait(self, *, wall_s: float, output_bytes: int) -> RawRun:
         """Read (capped) until it ends or the wall clock runs out, then end the whole tree."""
@@ -291,10 +300,7 @@ class Started:
             selector.close()
             os.close(pidfd)
             self._close_status()
-            for stream in (process.stdin, process.stdout, process.stderr):
-                if stream is not None:
-                    with contextlib.suppress(OSError):
-                        stream.close()
+            _close_pipes(process)
         wall = exited_at - started
         stats = cgroup.stats() if cgroup is not None else CgroupStats()
         exit_code: int | None = None

@@ -147,8 +147,8 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_old_report(tmp_path, mo
     broken.mkdir()
     source = json.loads((report.NOTEBOOKS_DIR / "04_rankings.ipynb").read_text())
     source["cells"].append(
-        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-         "source": "raise RuntimeError('boom in the last cell')"}
+        {"cell_type": "code", "id": "boom", "metadata": {}, "outputs": [],
+         "execution_count": None, "source": "raise RuntimeError('boom in the last cell')"}
     )  # fmt: skip
     (broken / "04_rankings.ipynb").write_text(json.dumps(source))
     monkeypatch.setattr(report, "NOTEBOOKS_DIR", broken)

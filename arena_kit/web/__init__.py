@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from .assets import WebCacheMissingError, cdn_file, require_web_cache, web_dir
     from .browser import Browser, close_browser, get_browser, is_blank
     from .build import BuildError, Page, build_page
-    from .display import CSP, HTMLView, iframe, proxy_url, show, side_by_side
+    from .display import CSP, HTMLView, iframe, show, side_by_side
     from .execute import APP_ENVIRONMENTS, WEB_ENVIRONMENTS, execute_code, execute_response
     from .pygame_capture import run_pygame
     from .samples import WebSample, run_samples, samples_summary, web_samples
@@ -48,7 +48,6 @@ __all__ = [
     "run_pygame",
     "HTMLView",
     "iframe",
-    "proxy_url",
     "CSP",
     "cdn_file",
     "web_dir",
@@ -61,7 +60,7 @@ __all__ = [
 _WHERE = {
     "execute_response": "execute", "execute_code": "execute", "WEB_ENVIRONMENTS": "execute",
     "APP_ENVIRONMENTS": "execute", "show": "display", "side_by_side": "display",
-    "HTMLView": "display", "iframe": "display", "proxy_url": "display", "CSP": "display",
+    "HTMLView": "display", "iframe": "display", "CSP": "display",
     "run_samples": "samples", "samples_summary": "samples", "web_samples": "samples",
     "WebSample": "samples",
     "start_app": "apps", "running_apps": "apps", "stop_all": "apps", "keep_warm": "apps",

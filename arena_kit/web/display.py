@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +28,6 @@ __all__ = [
     "side_by_side",
     "iframe",
     "with_csp",
-    "proxy_url",
     "live_app_html",
     "LIVE_APP_VIAS",
 ]
@@ -168,18 +166,6 @@ def side_by_side(
         '<div class="arena-side-by-side" style="display:grid;grid-template-columns:'
         f'minmax(0,1fr) minmax(0,1fr);gap:12px;align-items:start">{"".join(cells)}</div>'
     )
-
-
-def proxy_url(port: int, base_url: str | None = None) -> str:
-    """The address of a host loopback ``port`` through jupyter-server-proxy.
-
-    ``base_url`` is the Jupyter server's base URL (``$JUPYTERHUB_SERVICE_PREFIX`` on a hub,
-    else ``/``); the browser reaches the app through the same server as the notebook.
-    """
-    base = base_url or os.environ.get("JUPYTERHUB_SERVICE_PREFIX") or "/"
-    if not base.endswith("/"):
-        base += "/"
-    return f"{base}proxy/{port}/"
 
 
 LIVE_APP_VIAS = ("auto", "jupyter", "proxy", "direct")

@@ -8,15 +8,16 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from jupyter_harness import free_port, running_jupyter
+
+from arena_kit.web.browser import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "02_label.ipynb"
@@ -28,12 +29,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no system Chromium"),
     pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _votes(store: Path) -> list[tuple[str, str]]:
@@ -79,42 +74,22 @@ def serve_notebook(tmp_path: Path):
         ],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
         env[name] = str(tmp_path / name.lower())
     env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
     jupyter = Path(sys.executable).with_name("jupyter")
-    log = (tmp_path / "jupyter.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(jupyter), "lab", "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
-            "--allow-root", f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
-            "--ServerApp.open_browser=False",
-        ],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=work,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-
-    def up():
-        try:
-            with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                return r.status == 200
-        except OSError:
-            return False
-
-    try:
-        _wait(up, 60, "JupyterLab to start")
-        yield {"url": f"{base}/lab/tree/02_label.ipynb?token={token}", "store": store}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        log.close()
+    command = [
+        str(jupyter), "lab", "--no-browser", "--ip", "127.0.0.1", "--port", str(port),
+        "--allow-root", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
+        "--ServerApp.open_browser=False",
+    ]  # fmt: skip
+    with running_jupyter(
+        command, port=port, token=token, log_path=tmp_path / "jupyter.log", env=env, cwd=work
+    ) as server:
+        yield {"url": f"{server.url}lab/tree/02_label.ipynb?token={token}", "store": store}
 
 
 def test_vote_by_click_and_by_key_in_jupyterlab(jupyterlab, tmp_path):
@@ -124,11 +99,8 @@ def test_vote_by_click_and_by_key_in_jupyterlab(jupyterlab, tmp_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-        )  # fmt: skip
+            args=CHROMIUM_ARGS,
+        )
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(jupyterlab["url"])

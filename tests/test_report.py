@@ -15,6 +15,7 @@ import pytest
 from arena_kit import report
 from arena_kit.datasets import write_table
 from arena_kit.simulate import simulate_votes
+from arena_kit.web.browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
@@ -89,9 +90,8 @@ def test_html_opens_offline_in_chromium(built, tmp_path):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium",
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+            args=CHROMIUM_ARGS,
+        )
         page = browser.new_page(viewport={"width": 1200, "height": 900})
 
         def route(request_route):

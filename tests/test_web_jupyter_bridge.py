@@ -21,22 +21,14 @@ from types import SimpleNamespace
 
 import pytest
 import tomllib
+from jupyter_harness import free_port, running_jupyter
 
 from arena_kit.web import jupyter_app_proxy as proxy
+from arena_kit.web.browser import CHROMIUM_ARGS
 from arena_kit.web.display import live_app_html
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "/user/tester/"  # a non-root base URL, as on a JupyterHub
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -57,35 +49,18 @@ def jupyter(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """A real ``jupyter server`` loading the extension, on a free loopback port."""
     root = tmp_path_factory.mktemp("notebooks")
     config = tmp_path_factory.mktemp("jupyter-config")
-    port, token = _free_port(), os.urandom(16).hex()
+    port, token = free_port(), os.urandom(16).hex()
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(config), "JUPYTER_RUNTIME_DIR": str(config)}
-    log = (config / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False", "--allow-root",
-         f"--ServerApp.root_dir={root}", f"--ServerApp.base_url={BASE}",
-         "--ServerApp.jpserver_extensions={'arena_kit.web.jupyter_app_proxy': True}"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )  # fmt: skip
-    origin = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (config / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "jupyter server did not start in 60 s"
-            with contextlib.suppress(OSError):
-                urllib.request.urlopen(f"{origin}{BASE}api/status?token={token}", timeout=2)
-                break
-            time.sleep(0.3)
-        yield SimpleNamespace(origin=origin, token=token, root=root, pid=server.pid)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+    command = [
+        sys.executable, "-m", "jupyter_server", "--ip=127.0.0.1", f"--port={port}",
+        f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False", "--allow-root",
+        f"--ServerApp.root_dir={root}", f"--ServerApp.base_url={BASE}",
+        "--ServerApp.jpserver_extensions={'arena_kit.web.jupyter_app_proxy': True}",
+    ]  # fmt: skip
+    with running_jupyter(
+        command, port=port, token=token, log_path=config / "server.log", base_url=BASE, env=env
+    ) as server:
+        yield SimpleNamespace(origin=server.origin, token=token, root=root, pid=server.pid)
 
 
 def _get(url: str, method: str = "GET", headers: dict[str, str] | None = None):

@@ -25,7 +25,7 @@ from ..schema import Status
 from . import cgroups, reaper
 from .artifacts import collect_files, extract_data_urls
 from .backend import Backend, Job, register_backend
-from .classify import classify_build, classify_run
+from .classify import record_build, record_run
 from .etcview import etc_view
 from .limits import Limits
 from .paths import artifacts_dir, runtime_dir, work_root
@@ -433,12 +433,7 @@ class BwrapBackend(Backend):
                 env=env,
                 binds=binds,
             )
-            result.build_log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
-            verdict = classify_build(raw, limits, Path(runtime.build[0]).name)
-            if verdict is not None:
-                result.status, result.message = verdict
-                result.exit_code, result.signal = raw.exit_code, raw.signal
-                result.limits_enforced = enforced
+            if record_build(result, raw, limits, Path(runtime.build[0]).name, enforced):
                 return
         if warm is not None:  # already started: its code is in place, let it go
             warm.started.release()
@@ -454,15 +449,7 @@ class BwrapBackend(Backend):
                 env=env,
                 binds=binds,
             )
-        result.status, result.message = classify_run(raw, limits, runtime.runtime.name)
-        result.exit_code, result.signal = raw.exit_code, raw.signal
-        result.stdout = raw.stdout.decode("utf-8", "replace")
-        result.stderr = raw.stderr.decode("utf-8", "replace")
-        result.truncated = raw.truncated
-        result.wall_s = round(raw.wall_s, 4)
-        result.cpu_s = round(raw.cpu_s, 4) if raw.cpu_s is not None else None
-        result.peak_mb = round(raw.peak_mb, 2) if raw.peak_mb is not None else None
-        result.limits_enforced = enforced
+        record_run(result, raw, limits, runtime.runtime.name, enforced)
         destination = artifacts_dir() / job.execution_id
         shutil.rmtree(destination, ignore_errors=True)
         exclude = (runtime.source, *runtime.runtime.outputs, *job.files, MPL_DIR + "/*")

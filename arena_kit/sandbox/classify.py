@@ -8,6 +8,7 @@ import signal as signals
 from ..schema import Status
 from .limits import Limits
 from .process import RawRun
+from .result import ExecutionResult
 
 __all__ = ["classify_run", "classify_build", "first_error_line", "BUILD_ERROR_EXIT"]
 
@@ -137,3 +138,35 @@ def classify_run(raw: RawRun, limits: Limits, language: str) -> tuple[Status, st
         Status.RUNTIME_ERROR,
         f"runtime error: exit code {raw.exit_code}" + (f": {detail}" if detail else "") + notes,
     )
+
+
+def record_build(
+    result: ExecutionResult, raw: RawRun, limits: Limits, tool: str, enforced: list[str]
+) -> bool:
+    """Put a build step's log into ``result``, and its verdict when it failed.
+
+    Returns True when the build failed (``result`` is final: the program must not run).
+    """
+    result.build_log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
+    verdict = classify_build(raw, limits, tool)
+    if verdict is None:
+        return False
+    result.status, result.message = verdict
+    result.exit_code, result.signal = raw.exit_code, raw.signal
+    result.limits_enforced = enforced
+    return True
+
+
+def record_run(
+    result: ExecutionResult, raw: RawRun, limits: Limits, language: str, enforced: list[str]
+) -> None:
+    """Put what a program run did (status, outputs, times, memory) into ``result``."""
+    result.status, result.message = classify_run(raw, limits, language)
+    result.exit_code, result.signal = raw.exit_code, raw.signal
+    result.stdout = raw.stdout.decode("utf-8", "replace")
+    result.stderr = raw.stderr.decode("utf-8", "replace")
+    result.truncated = raw.truncated
+    result.wall_s = round(raw.wall_s, 4)
+    result.cpu_s = round(raw.cpu_s, 4) if raw.cpu_s is not None else None
+    result.peak_mb = round(raw.peak_mb, 2) if raw.peak_mb is not None else None
+    result.limits_enforced = enforced

@@ -33,7 +33,7 @@ from ..schema import Status
 from .artifacts import MAX_ARTIFACT_BYTES, MAX_ARTIFACTS, _mime, extract_data_urls
 from .backend import Backend, Job, register_backend
 from .cgroups import CgroupStats
-from .classify import classify_build, classify_run
+from .classify import record_build, record_run
 from .limits import Limits
 from .paths import artifacts_dir
 from .process import RawRun
@@ -488,12 +488,7 @@ class DockerBackend(Backend):
                 container.set_memory(limits.build_memory_mb)
                 raw = container.exec(build, wall_s=limits.build_wall_s, cap=limits.output_bytes,
                                      env=env)  # fmt: skip
-                result.build_log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
-                verdict = classify_build(raw, limits, Path(runtime.build[0]).name)
-                if verdict is not None:
-                    result.status, result.message = verdict
-                    result.exit_code, result.signal = raw.exit_code, raw.signal
-                    result.limits_enforced = enforced
+                if record_build(result, raw, limits, Path(runtime.build[0]).name, enforced):
                     return result
             container.set_memory(limits.memory_mb)
             exclude = {runtime.source, *job.files, *runtime.runtime.outputs}
@@ -509,21 +504,12 @@ class DockerBackend(Backend):
             killed = raw.signal == 9 and not raw.timed_out and not raw.output_exceeded
             if container.oom_kills or (killed and (container.killed_by_oom() or near_limit)):
                 raw.stats.oom_kills = 1
-            stderr_text = raw.stderr.decode("utf-8", "replace")
             raw.stats.pids_refused = container.pids_refused
-            if any(marker in stderr_text for marker in _FORK_REFUSED):
+            if any(marker.encode() in raw.stderr for marker in _FORK_REFUSED):
                 raw.stats.pids_refused = max(1, container.pids_refused)
             raw.cpu_s = stats.cpu_s
             raw.peak_mb = stats.peak_bytes / 2**20 if stats.peak_bytes else None
-            result.status, result.message = classify_run(raw, limits, runtime.runtime.name)
-            result.exit_code, result.signal = raw.exit_code, raw.signal
-            result.stdout = raw.stdout.decode("utf-8", "replace")
-            result.stderr = stderr_text
-            result.truncated = raw.truncated
-            result.wall_s = round(raw.wall_s, 4)
-            result.cpu_s = round(raw.cpu_s, 4) if raw.cpu_s is not None else None
-            result.peak_mb = round(raw.peak_mb, 2) if raw.peak_mb is not None else None
-            result.limits_enforced = enforced
+            record_run(result, raw, limits, runtime.runtime.name, enforced)
             destination = artifacts_dir() / job.execution_id
             if not container.killed and container.left_files:
                 result.artifacts = container.fetch_artifacts(destination, exclude)

@@ -21,6 +21,7 @@ from ..sandbox.runtimes import SANDBOX_RUNTIME
 from ..sandbox.workdir import WorkDir
 from .assets import DEFAULT_FILES, cdn_file, node_modules, require_web_cache
 from .isolate import WEB_MOUNT, run_isolated
+from .storage_shim import MEMORY_STORAGE_JS
 
 __all__ = [
     "Page",
@@ -63,22 +64,13 @@ class Page:
     """A JavaScript expression that holds a build error found while rendering (Mermaid)."""
 
 
-PRELUDE = """<script>
+PRELUDE = (
+    """<script>
 (function () {
   // Storage for pages in an opaque origin (a sandboxed iframe): games keep high scores.
-  function memory() {
-    var data = {};
-    return {getItem: function (k) { return k in data ? data[k] : null; },
-            setItem: function (k, v) { data[k] = String(v); },
-            removeItem: function (k) { delete data[k]; },
-            clear: function () { data = {}; }, key: function (i) { return Object.keys(data)[i]; },
-            get length() { return Object.keys(data).length; }};
-  }
-  ["localStorage", "sessionStorage"].forEach(function (name) {
-    try { window[name].getItem("x"); }
-    catch (e) { Object.defineProperty(window, name, {value: memory(), configurable: true}); }
-  });
-  window.__arenaConsole = [];
+"""
+    + MEMORY_STORAGE_JS
+    + """  window.__arenaConsole = [];
   ["log", "info", "warn", "error", "debug"].forEach(function (level) {
     var original = console[level];
     console[level] = function () {
@@ -97,6 +89,7 @@ PRELUDE = """<script>
   });
 })();
 </script>"""
+)
 """Injected first in every page: console capture and in-memory storage where none exists."""
 
 

@@ -45,6 +45,7 @@ from tornado import httpclient, web, websocket
 from tornado.httputil import HTTPHeaders
 
 from ..sandbox.paths import cache_dir
+from .storage_shim import MEMORY_STORAGE_JS
 
 if TYPE_CHECKING:
     from .apps import App
@@ -253,27 +254,19 @@ _DROP_RESPONSE = {
     "access-control-allow-headers", "access-control-expose-headers", "server",
 }  # fmt: skip
 
-SHIM = """<script>(function () {
+SHIM = (
+    """<script>(function () {
   // Injected by arena-kit's Jupyter proxy: the app runs in an opaque origin (a sandbox),
   // where web storage and document.cookie throw; apps get in-memory stand-ins.
-  function memory() {
-    var data = {};
-    return {getItem: function (k) { return k in data ? data[k] : null; },
-            setItem: function (k, v) { data[k] = String(v); },
-            removeItem: function (k) { delete data[k]; },
-            clear: function () { data = {}; }, key: function (i) { return Object.keys(data)[i]; },
-            get length() { return Object.keys(data).length; }};
-  }
-  ["localStorage", "sessionStorage"].forEach(function (name) {
-    try { window[name].getItem("x"); }
-    catch (e) { Object.defineProperty(window, name, {value: memory(), configurable: true}); }
-  });
-  try { document.cookie; } catch (e) {
+"""
+    + MEMORY_STORAGE_JS
+    + """  try { document.cookie; } catch (e) {
     var jar = "";
     Object.defineProperty(document, "cookie", {configurable: true,
       get: function () { return jar; }, set: function (v) { jar = String(v).split(";")[0]; }});
   }
 })();</script>"""
+)
 
 
 class AppProxyHandler(websocket.WebSocketHandler):

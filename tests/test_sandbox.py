@@ -322,6 +322,8 @@ def test_cold_runs_start_from_launchers_with_their_own_limits():
     if not cgroups.available():
         pytest.skip("no writable cgroups here: runs use rlimits and no launcher")
     backend = get_backend("bwrap")
+    with pytest.raises(ValueError, match="0 or more"):
+        backend.launchers(-1)
     backend.launchers(2)
     try:
         run("print(0)", cache=False, backend="bwrap")  # the first use fills the pool

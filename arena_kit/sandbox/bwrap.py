@@ -337,6 +337,8 @@ class BwrapBackend(Backend):
         kernel wait an RCU grace period (~13 ms here). The sandbox itself is made from
         scratch either way; a launcher is only a shell in an empty cgroup.
         """
+        if count < 0:
+            raise ValueError(f"launchers(count): count must be 0 or more, not {count}")
         _launcher_count[0] = count
         _launchers.resize(count if _launchers.size else 0)
 

@@ -12,7 +12,10 @@
 #   scripts/setup-runtime.sh --print  print the runtime directory
 set -euo pipefail
 
-cache="${ARENA_KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/arena-kit}"
+# Root's cache is /var/cache/arena-kit: sandboxes run as an unprivileged uid that must reach it.
+if [[ $(id -u) -eq 0 ]]; then default_cache=/var/cache/arena-kit
+else default_cache="${XDG_CACHE_HOME:-$HOME/.cache}/arena-kit"; fi
+cache="${ARENA_KIT_CACHE:-$default_cache}"
 runtime="$cache/runtime"
 here="$(cd "$(dirname "$0")" && pwd)"
 stamp="$runtime/.stamp-$(sha1sum "$here/setup-runtime.sh" | cut -c1-12)"
@@ -68,7 +71,7 @@ esbuild_bin="$(find "$runtime/node_modules/@esbuild" -path '*/bin/esbuild' -type
 ln -sfnr "$esbuild_bin" "$runtime/bin/esbuild"
 
 # Go compiles its standard library on first use (~10 s); do it once so that jobs start from
-# a primed cache (each job gets a private copy made of hard links).
+# a primed cache (each job gets a private copy).
 rm -rf "$runtime/gocache" && mkdir -p "$runtime/gocache"
 work="$(mktemp -d)"
 printf 'package main\nimport (\n"fmt"\n"os"\n"strings"\n"sort"\n"math"\n"strconv"\n"bufio"\n"time"\n"sync"\n"errors"\n"math/rand"\n)\nvar _ = []any{os.Args, strings.Fields, sort.Ints, math.Pi, strconv.Itoa, bufio.NewReader, time.Now, sync.Mutex{}, errors.New, rand.Intn}\nfunc main() { fmt.Println("ok") }\n' >"$work/main.go"
@@ -77,9 +80,7 @@ printf 'package main\nimport (\n"fmt"\n"os"\n"strings"\n"sort"\n"math"\n"strconv
 rm -rf "$work"
 chmod -R a+rX,go-w "$runtime"
 find "$runtime/gocache" -type f -exec chmod 0444 {} +
-# Jobs link these files; as root, sandboxed code runs as root outside its user namespace and
-# could chmod files root owns: give them to nobody so that no job can alter them.
-if [[ $(id -u) -eq 0 ]]; then chown -R 65534:65534 "$runtime/gocache"; fi
+# Root keeps these files: each Go run gets its own copy (see arena_kit/sandbox/bwrap.py).
 
 # Caches whose paths must match a job's (matplotlib's font list) are built in the sandbox.
 arena_python="${ARENA_KIT_PYTHON:-$here/../.venv/bin/python}"

@@ -12,7 +12,10 @@
 #   scripts/setup-web.sh --print  print the cache directory
 set -euo pipefail
 
-cache="${ARENA_KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/arena-kit}"
+# Root's cache is /var/cache/arena-kit: sandboxes run as an unprivileged uid that must reach it.
+if [[ $(id -u) -eq 0 ]]; then default_cache=/var/cache/arena-kit
+else default_cache="${XDG_CACHE_HOME:-$HOME/.cache}/arena-kit"; fi
+cache="${ARENA_KIT_CACHE:-$default_cache}"
 web="$cache/web"
 here="$(cd "$(dirname "$0")" && pwd)"
 stamp="$web/.stamp-$(sha1sum "$here/setup-web.sh" | cut -c1-12)"

@@ -85,9 +85,9 @@ def test_missing_package_without_install_is_named():
 
 
 @pytest.mark.slow
-def test_allow_install_uses_a_per_job_layer_and_a_shared_cache(index, tmp_path, monkeypatch):
+def test_allow_install_uses_a_per_job_layer(index, sandbox_tmp_path, monkeypatch):
     url, requests = index
-    monkeypatch.setenv("ARENA_KIT_LAYERS", str(tmp_path / "layers"))
+    monkeypatch.setenv("ARENA_KIT_LAYERS", str(sandbox_tmp_path / "layers"))
     code = f"import {MODULE}\nprint({MODULE}.VALUE)"
     first = run(code, "python", allow_install=True, index_url=url, cache=False)
     assert first.status is Status.OK, (first.message, first.stderr, first.build_log)
@@ -111,9 +111,9 @@ def test_allow_install_uses_a_per_job_layer_and_a_shared_cache(index, tmp_path, 
 
 
 @pytest.mark.slow
-def test_a_package_the_index_lacks_is_missing_dependency(index, tmp_path, monkeypatch):
+def test_a_package_the_index_lacks_is_missing_dependency(index, sandbox_tmp_path, monkeypatch):
     url, _ = index
-    monkeypatch.setenv("ARENA_KIT_LAYERS", str(tmp_path / "layers"))
+    monkeypatch.setenv("ARENA_KIT_LAYERS", str(sandbox_tmp_path / "layers"))
     result = run("import no_such_pkg_zz9\n", "python", allow_install=True, index_url=url)
     assert result.status is Status.MISSING_DEPENDENCY
     assert "no-such-pkg-zz9" in result.message

@@ -11,13 +11,13 @@ kill of the whole tree, and capped outputs. Work dirs and cgroups are removed af
 from __future__ import annotations
 
 import atexit
-import functools
+import hashlib
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,20 +26,20 @@ from . import cgroups, reaper
 from .artifacts import collect_files, extract_data_urls
 from .backend import Backend, Job, register_backend
 from .classify import record_build, record_run
+from .confine import configured_uid, disabled, sandbox_uid, unreachable
 from .etcview import etc_view
 from .limits import Limits
-from .paths import artifacts_dir, runtime_dir, work_root
+from .paths import artifacts_dir, cache_dir, runtime_dir, work_root
 from .process import Launcher, RawRun, Started, run_process
 from .result import ExecutionResult
 from .runtimes import LAUNCHER_DIR, SANDBOX_RUNTIME
 from .warmpool import WarmPool
-from .workdir import WorkDir
+from .workdir import WorkDir, give_to_sandbox
 
 MPL_DIR = ".matplotlib"  # a job's matplotlib config dir, seeded from the primed font cache
 
 __all__ = ["BwrapBackend", "bwrap_command"]
 
-SANDBOX_UID = 65534
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _BASE_ENV = {
     "PATH": f"{SANDBOX_RUNTIME}/venv/bin:{SANDBOX_RUNTIME}/bin:/usr/local/bin:/usr/bin:/bin",
@@ -71,6 +71,42 @@ def _root_layout() -> tuple[str, ...]:
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
     return tuple(args)
+
+
+@lru_cache(maxsize=4)
+def _pylaunch_in(directory: str) -> Path:
+    source = _PACKAGE_DIR / "pylaunch.py"
+    data = source.read_bytes()
+    target = Path(directory) / f"pylaunch-{hashlib.sha256(data).hexdigest()[:16]}.py"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}")
+        staging.write_bytes(data)
+        staging.chmod(0o644)
+        os.replace(staging, target)
+    return target
+
+
+def _pylaunch() -> Path:
+    """The Python launcher, copied into the cache: the package may be installed where the
+    sandbox uid cannot read (a virtual environment in root's home)."""
+    return _pylaunch_in(str(cache_dir() / "launch"))
+
+
+def _proc_covers() -> list[str]:
+    """Read-only /proc/sys (and the other writable /proc entries); the key list hidden.
+
+    A second layer behind the uid: even a program that were host root could not change a
+    kernel setting through /proc. bwrap covers /proc/irq and /proc/bus itself.
+    """
+    if disabled("procsys"):
+        return []
+    return [
+        "--ro-bind", "/proc/sys", "/proc/sys",
+        "--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
+        "--ro-bind", "/dev/null", "/proc/keys",
+        "--ro-bind-try", "/dev/null", "/proc/key-users",
+    ]  # fmt: skip
 
 
 def bwrap_command(
@@ -108,18 +144,18 @@ def bwrap_command(
     if network:
         argv.append("--share-net")
     argv += ["--die-with-parent", "--new-session", "--clearenv", "--hostname", "sandbox"]
-    if os.geteuid() == 0:
-        # As root, map the program to an unprivileged uid and drop every capability.
-        argv += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID)]
-        argv += ["--disable-userns", "--cap-drop", "ALL"]
+    # No user namespaces inside (bwrap needs one of its own for that), no capabilities. These
+    # do not make a sandbox started by root safe: confine.exec_line starts it as another uid.
+    uid = str(configured_uid())
+    argv += ["--unshare-user", "--uid", uid, "--gid", uid, "--disable-userns", "--cap-drop", "ALL"]
     argv += _root_layout()
     argv += ["--ro-bind", str(etc_view()), "/etc"]  # one mount: see etcview
-    argv += ["--proc", "/proc", "--dev", "/dev"]
+    argv += ["--proc", "/proc", *_proc_covers(), "--dev", "/dev"]
     argv += ["--size", str(tmp_mb * 2**20), "--tmpfs", "/tmp"]
     runtime = runtime_dir()
     if runtime.is_dir():
         argv += ["--ro-bind", str(runtime), SANDBOX_RUNTIME]
-    argv += ["--ro-bind", str(_PACKAGE_DIR / "pylaunch.py"), f"{LAUNCHER_DIR}/pylaunch.py"]
+    argv += ["--ro-bind", str(_pylaunch()), f"{LAUNCHER_DIR}/pylaunch.py"]
     if network:  # name resolution for the package index (install step only)
         for name in ("resolv.conf", "hosts"):
             argv += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
@@ -206,6 +242,7 @@ def _sandboxed(
     env: dict[str, str],
     binds: list[tuple[str, str, bool]],
     network: bool = False,
+    cpu_s: float | None = None,
 ) -> tuple[RawRun, list[str]]:
     # The install step shares the host's network: never from a launcher's own namespace.
     launcher = None if network else _take_launcher(memory_mb, limits.pids)
@@ -230,6 +267,7 @@ def _sandboxed(
             cgroup=group,
             rlimits=_rlimits(limits, memory_mb, group),
             launcher=launcher,
+            cpu_s=cpu_s,
         )
     finally:
         if group is not None:  # its processes are dead (run_process killed them)
@@ -244,25 +282,31 @@ def _uses_matplotlib(code: str) -> bool:
     return any(word in code for word in ("matplotlib", "seaborn", ".plot("))
 
 
-def _private_go_cache(job_dir: Path) -> Path:
-    """A private copy of the primed Go build cache, made of hard links where possible.
+_PRIMED_GO_CACHE_MB = 64  # room for the copy of the primed cache (36 MB here)
 
-    The primed files belong to the sandbox's outside uid's neighbour (65534) and are
-    read-only, so a program cannot alter them through a link; new entries go to the copy.
+
+def _private_go_cache(limits: Limits) -> WorkDir:
+    """A private, writable copy of the primed Go build cache, on a size-limited tmpfs (root).
+
+    The primed cache is root's and read-only; a run gets its own copy (its new entries count
+    against its disk limit, never the host's disk) owned by the sandbox uid. Files the
+    caller does not own are hard links where the copy is on the same file system (a normal
+    user's plain directory): the program cannot alter them through a link.
     """
     primed = runtime_dir() / "gocache"
-    target = job_dir
-    target.mkdir(parents=True)
+    cache = WorkDir(limits.disk_mb + _PRIMED_GO_CACHE_MB)
     if not primed.is_dir():
-        return target
+        return cache
+    uid = sandbox_uid()
     for directory, dirs, files in os.walk(primed):
         relative = os.path.relpath(directory, primed)
-        destination = target if relative == "." else target / relative
+        destination = cache.path if relative == "." else cache.path / relative
         for name in dirs:
             (destination / name).mkdir()
+            if cache.mounted:
+                os.chown(destination / name, uid, uid)
         for name in files:
             source = os.path.join(directory, name)
-            # Link only files the sandbox's outside uid does not own (it could chmod those).
             if os.stat(source).st_uid != os.geteuid():
                 try:
                     os.link(source, destination / name)
@@ -270,7 +314,9 @@ def _private_go_cache(job_dir: Path) -> Path:
                 except OSError:
                     pass
             shutil.copy2(source, destination / name)
-    return target
+            if cache.mounted:
+                os.chown(destination / name, uid, uid)
+    return cache
 
 
 class _Warm:
@@ -378,17 +424,17 @@ class BwrapBackend(Backend):
         )
         warm = self._take_warm(job)
         work = warm.work if warm is not None else WorkDir(job.limits.disk_mb)
-        extra_dirs: list[Path] = []
+        cleanups: list[Callable[[], None]] = []
         try:
-            self._execute_in(work, warm, job, result, extra_dirs)
+            self._execute_in(work, warm, job, result, cleanups)
         except Exception as error:  # the sandbox failed, not the code: say so, keep going
             result.status = Status.SANDBOX_ERROR
             result.message = f"sandbox error: {type(error).__name__}: {error}"
         finally:
             # Everything below is dead by now; removing it need not delay the result.
             reaper.defer(warm.discard if warm is not None else work.cleanup)
-            for directory in extra_dirs:
-                reaper.defer(functools.partial(shutil.rmtree, directory, ignore_errors=True))
+            for cleanup in cleanups:
+                reaper.defer(cleanup)
             if warm is not None:
                 self._pool.refill()
         if result.wall_s is None:
@@ -401,7 +447,7 @@ class BwrapBackend(Backend):
         warm: _Warm | None,
         job: Job,
         result: ExecutionResult,
-        extra_dirs: list[Path],
+        cleanups: list[Callable[[], None]],
     ) -> None:
         """Build (if the runtime compiles) and run ``job`` in ``work``; fills ``result``."""
         limits = job.limits
@@ -418,13 +464,13 @@ class BwrapBackend(Backend):
             primed = runtime_dir() / "mplconfig"
             if primed.is_dir():
                 shutil.copytree(primed, work.path / MPL_DIR)
+                give_to_sandbox(work.path / MPL_DIR)
                 env["MPLCONFIGDIR"] = f"/work/{MPL_DIR}"
         if runtime.runtime.name == "go":
-            gocache = work_root() / f"{work.path.name}-gocache"
-            extra_dirs.append(gocache)
             with _go_cache_lock:
-                _private_go_cache(gocache)
-            binds.append((str(gocache), "/tmp/gocache", True))
+                gocache = _private_go_cache(limits)
+            cleanups.append(gocache.cleanup)
+            binds.append((str(gocache.path), "/tmp/gocache", True))
         if runtime.build:
             raw, enforced = _sandboxed(
                 work,
@@ -439,7 +485,9 @@ class BwrapBackend(Backend):
                 return
         if warm is not None:  # already started: its code is in place, let it go
             warm.started.release()
-            raw = warm.started.wait(wall_s=limits.wall_s, output_bytes=limits.output_bytes)
+            raw = warm.started.wait(
+                wall_s=limits.wall_s, output_bytes=limits.output_bytes, cpu_s=limits.cpu_s
+            )
             enforced = _enforced(warm.group, work, memory=True)
         else:
             raw, enforced = _sandboxed(
@@ -450,6 +498,7 @@ class BwrapBackend(Backend):
                 limits=limits,
                 env=env,
                 binds=binds,
+                cpu_s=limits.cpu_s,
             )
         record_run(result, raw, limits, runtime.runtime.name, enforced)
         destination = artifacts_dir() / job.execution_id
@@ -482,19 +531,27 @@ def _probe_once() -> str | None:
             "bubblewrap is not installed; run scripts/setup-system.sh (apt-get install bubblewrap)"
         )
     probe_dir = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-probe-", dir=work_root()))
+    probe_dir.chmod(0o755)  # the sandbox uid enters it (it stays empty and root's)
+    for needed in (runtime_dir(), etc_view(), _pylaunch(), probe_dir):
+        why = unreachable(needed)
+        if why is not None and needed.exists():
+            shutil.rmtree(probe_dir, ignore_errors=True)
+            return (
+                f"the sandbox's uid ({sandbox_uid()}) cannot reach {needed}: {why}; set "
+                "ARENA_KIT_CACHE (and ARENA_KIT_WORK) to a directory every user can search"
+            )
     try:
-        completed = subprocess.run(
+        # Started exactly as every sandbox is (confine.exec_line: uid drop, seccomp).
+        raw = run_process(
             bwrap_command(probe_dir, ["/bin/true"]),
-            capture_output=True,
-            timeout=20,
-            env={"PATH": "/usr/bin:/bin"},
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"bwrap could not start: {error}"
+            wall_s=20, output_bytes=65536, cgroup=None, rlimits={},
+        )  # fmt: skip
+    except (OSError, ValueError, ImportError) as error:
+        return f"bwrap could not start: {type(error).__name__}: {error}"
     finally:
         shutil.rmtree(probe_dir, ignore_errors=True)
-    if completed.returncode != 0:
-        message = completed.stderr.decode("utf-8", "replace").strip()
+    if raw.exit_code != 0:
+        message = (raw.stdout + raw.stderr).decode("utf-8", "replace").strip()
         return (
             f"bwrap cannot create namespaces here ({message}); run outside a chroot, or "
             "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)"

@@ -61,18 +61,26 @@ class Cgroup:
             pids = self.dirs.get("pids")
             if pids:
                 result.pids_refused = _read_key(pids / "pids.events", "max")
-            cpuacct = self.dirs.get("cpuacct")
-            if cpuacct:
-                usage = _read_int(cpuacct / "cpuacct.usage")
-                result.cpu_s = usage / 1e9 if usage is not None else None
         else:
             unified = self.dirs["unified"]
             result.peak_bytes = _read_int(unified / "memory.peak")
             result.oom_kills = _read_key(unified / "memory.events", "oom_kill")
             result.pids_refused = _read_key(unified / "pids.events", "max")
-            usage = _read_key(unified / "cpu.stat", "usage_usec")
-            result.cpu_s = usage / 1e6 if usage else None
+        result.cpu_s = self.cpu_seconds()
         return result
+
+    @property
+    def counts_cpu(self) -> bool:
+        """Whether :meth:`cpu_seconds` can be read (v1 ``cpuacct``, or v2)."""
+        return self.version == 2 or "cpuacct" in self.dirs
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by every process the group ever held (one file read)."""
+        if self.version == 1:
+            usage = _read_int(self.dirs["cpuacct"] / "cpuacct.usage") if self.counts_cpu else None
+            return usage / 1e9 if usage is not None else None
+        usage_us = _read_key(self.dirs["unified"] / "cpu.stat", "usage_usec")
+        return usage_us / 1e6
 
     def set_limits(self, memory_bytes: int, pids: int) -> None:
         """Limit the group's memory (no swap) and number of tasks."""

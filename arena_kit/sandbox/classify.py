@@ -79,6 +79,12 @@ def classify_run(raw: RawRun, limits: Limits, language: str) -> tuple[Status, st
             Status.TIMEOUT,
             f"timeout: killed after {limits.wall_s:g} s of wall-clock time{notes}",
         )
+    if raw.cpu_exceeded:
+        return (
+            Status.TIMEOUT,
+            f"timeout: the CPU time limit ({limits.cpu_s:g} s, all its processes together) "
+            "was reached",
+        )
     if (
         signal_number in (signals.SIGXCPU, signals.SIGKILL)
         and raw.cpu_s is not None

@@ -34,10 +34,12 @@ from .artifacts import MAX_ARTIFACT_BYTES, MAX_ARTIFACTS, _mime, extract_data_ur
 from .backend import Backend, Job, register_backend
 from .cgroups import CgroupStats
 from .classify import record_build, record_run
+from .confine import disabled
 from .limits import Limits
 from .paths import artifacts_dir
 from .process import RawRun
 from .result import ExecutionResult
+from .seccomp import docker_profile
 from .warmpool import WarmPool
 
 __all__ = ["DockerBackend", "docker_image"]
@@ -153,6 +155,15 @@ def _pack(files: dict[str, str]) -> str:
     return base64.b64encode(archive.getvalue()).decode("ascii")
 
 
+def _security_options() -> list[str]:
+    """no-new-privileges and arena-kit's own seccomp profile (the same list as bwrap's; the
+    engine's default profile of Debian 12's docker.io still allows io_uring)."""
+    options = ["no-new-privileges"]
+    if not disabled("seccomp"):
+        options.append(f"seccomp={docker_profile()}")
+    return options
+
+
 class _Container:
     """One started container (one job)."""
 
@@ -185,7 +196,7 @@ class _Container:
             read_only=True,
             tmpfs={"/work": tmpfs, "/tmp": tmpfs},
             cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
+            security_opt=_security_options(),
             pids_limit=limits.pids,
             mem_limit=memory,
             memswap_limit=memory,

@@ -2,8 +2,8 @@
 
 The install step runs in the sandbox too, with the network open for that step only, pip's
 configuration ignored, and wheels only (``--only-binary=:all:``), so that nothing from the
-index runs while installing. Layers are shared by jobs that need the same packages, and
-pip's download cache is shared by all installs.
+index runs while installing. Layers are shared by jobs that need the same packages (bound
+read-only); installs share no download cache.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from ..errors import ArenaKitError
 from ..extract import distribution_for, is_stdlib, python_imports
 from ..schema import content_id
 from .limits import Limits
-from .paths import cache_dir, layers_dir, runtime_dir
+from .paths import layers_dir, runtime_dir
 
 __all__ = ["InstallError", "available_modules", "missing_requirements", "install_layer"]
 
@@ -101,7 +101,7 @@ def install_layer(requirements: list[str], index_url: str | None = None) -> str:
     """
     from .bwrap import _sandboxed
     from .process import RawRun
-    from .workdir import WorkDir
+    from .workdir import WorkDir, give_to_sandbox
 
     key = content_id(sorted(requirements), index_url, sys.version_info[:2], length=20)
     layers = layers_dir()
@@ -118,12 +118,12 @@ def install_layer(requirements: list[str], index_url: str | None = None) -> str:
         staging = layers / f".{key}.{os.getpid()}.staging"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
-        pip_cache = cache_dir() / "pip-cache"
-        pip_cache.mkdir(parents=True, exist_ok=True)
+        give_to_sandbox(staging)  # the install step writes it as the sandbox uid
         command = [
             "/opt/arena/venv/bin/python", "-m", "pip", "install", "--no-input",
             "--disable-pip-version-check", "--no-warn-script-location", "--only-binary=:all:",
-            "--target", "/opt/newlayer", "--cache-dir", "/opt/pipcache",
+            # No shared download cache: one install could plant wheels for the next.
+            "--target", "/opt/newlayer", "--no-cache-dir",
         ]  # fmt: skip
         if index_url:
             command += ["--index-url", index_url]
@@ -135,10 +135,7 @@ def install_layer(requirements: list[str], index_url: str | None = None) -> str:
             raw, _ = _sandboxed(
                 work, command, wall_s=limits.wall_s, memory_mb=limits.memory_mb, limits=limits,
                 env=_install_env(),
-                binds=[
-                    (str(staging), "/opt/newlayer", True),
-                    (str(pip_cache), "/opt/pipcache", True),
-                ],
+                binds=[(str(staging), "/opt/newlayer", True)],
                 network=True,
             )  # fmt: skip
         if raw.exit_code != 0 or raw.timed_out:

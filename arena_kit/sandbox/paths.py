@@ -1,8 +1,9 @@
 """Where the sandbox keeps its runtime, caches and work directories.
 
 Everything lives under one cache directory: ``$ARENA_KIT_CACHE`` when set, else
-``$XDG_CACHE_HOME/arena-kit`` (``~/.cache/arena-kit``). The sandbox binds only chosen
-subdirectories of it (read-only), never the user's home or the project's ``data/``.
+``$XDG_CACHE_HOME/arena-kit`` (``~/.cache/arena-kit``), and ``/var/cache/arena-kit`` for root.
+The sandbox binds only chosen subdirectories of it (read-only), never the user's home or the
+project's ``data/``.
 """
 
 from __future__ import annotations
@@ -11,22 +12,32 @@ import functools
 import os
 from pathlib import Path
 
+ROOT_CACHE = "/var/cache/arena-kit"
+"""The cache of a workbench run as root (scripts/setup-*.sh use the same rule)."""
+
 __all__ = ["cache_dir", "runtime_dir", "results_dir", "artifacts_dir", "layers_dir", "work_root"]
 
 
 def cache_dir() -> Path:
-    """The root of arena-kit's caches (``$ARENA_KIT_CACHE`` or ``~/.cache/arena-kit``)."""
+    """The root of arena-kit's caches: ``$ARENA_KIT_CACHE``, else ``~/.cache/arena-kit``, or
+    ``/var/cache/arena-kit`` for root (sandboxes are started as an unprivileged uid, which
+    must reach the runtime it binds: root's home is private)."""
     return _resolved(
-        os.environ.get("ARENA_KIT_CACHE"), os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME")
+        os.environ.get("ARENA_KIT_CACHE"),
+        os.environ.get("XDG_CACHE_HOME"),
+        os.environ.get("HOME"),
+        os.geteuid() == 0,
     )
 
 
 @functools.lru_cache(maxsize=16)
-def _resolved(explicit: str | None, xdg: str | None, home: str | None) -> Path:
+def _resolved(explicit: str | None, xdg: str | None, home: str | None, root: bool) -> Path:
     # Keyed by the variables (read at each call), cached because resolving a path costs
     # system calls that every sandbox run would otherwise repeat several times.
     if explicit:
         return Path(explicit).expanduser().resolve()
+    if root:
+        return Path(ROOT_CACHE)
     base = xdg or str(Path.home() / ".cache")
     return (Path(base) / "arena-kit").resolve()
 

@@ -7,7 +7,6 @@ import json
 import os
 import select
 import selectors
-import shlex
 import signal
 import subprocess
 import time
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cgroups import Cgroup, CgroupStats
+from .confine import SHELL, exec_line
 
 __all__ = ["Launcher", "RawRun", "Started", "run_process"]
 
@@ -34,10 +34,12 @@ class RawRun:
     cpu_s: float | None
     peak_mb: float | None
     stats: CgroupStats = field(default_factory=CgroupStats)
+    cpu_exceeded: bool = False
+    """The run's processes together used more CPU time than its limit (killed)."""
 
 
-def _wrapper(rlimits: dict[str, int], command: str = 'exec "$@"') -> str:
-    """The shell line that sets rlimits, then runs ``command`` (by default: exec its args)."""
+def _wrapper(rlimits: dict[str, int], command: str) -> str:
+    """The shell line that sets rlimits, then runs ``command``."""
     lines = []
     for flag, value in rlimits.items():
         if flag == "t":  # SIGXCPU at the soft limit tells a CPU limit from other kills
@@ -82,9 +84,9 @@ class Launcher:
         for the sandbox to inherit, instead of bwrap making one (~4 ms of its start)."""
         join = " && ".join(f"echo $$ > {path}" for path in group.procs_files)
         script = f'{join} && read -r line && eval "$line"'
-        command = ["/bin/sh", "-c", script, "arena-launcher"]
+        command = [SHELL, "-c", script, "arena-launcher"]
         if netns:
-            command = ["unshare", "--net", "--", "/bin/sh", "-c",
+            command = ["unshare", "--net", "--", SHELL, "-c",
                        f"ip link set lo up && {script}", "arena-launcher"]  # fmt: skip
         self.process = subprocess.Popen(
             command,
@@ -123,6 +125,7 @@ class Launcher:
 
 
 _PLACE_TIMEOUT_S = 20.0
+_CPU_POLL_S = 0.05
 
 
 class Started:
@@ -150,15 +153,14 @@ class Started:
             # its cgroup meanwhile: every process the program ever starts is counted, and the
             # move's cost (the kernel waits an RCU grace period, ~10 ms) overlaps bwrap's
             # set-up instead of preceding it.
-            if Path(argv[0]).name != "bwrap":
-                raise ValueError(f"a cgroup needs a bwrap command line, not {argv[0]!r}")
             status_r, status_w = os.pipe()
             block_r, block_w = os.pipe()
             self._status_fd = status_r
             argv = [argv[0], "--json-status-fd", str(status_w), "--block-fd", str(block_r),
                     *argv[1:]]  # fmt: skip
             pass_fds = (*pass_fds, status_w, block_r)
-        command = ["/bin/sh", "-c", _wrapper(rlimits), "arena-sandbox", *argv]
+        line = exec_line(argv, reserved_fds=pass_fds)
+        command = [SHELL, "-c", _wrapper(rlimits, line), "arena-sandbox"]
         self.started = time.monotonic()
         try:
             self.process = subprocess.Popen(
@@ -192,7 +194,7 @@ class Started:
         self.process = launcher.process
         self.pidfd = launcher.pidfd
         self.started = time.monotonic()
-        line = _wrapper(rlimits, f"exec {shlex.join(argv)} </dev/null") + "\n"
+        line = _wrapper(rlimits, f"{exec_line(argv)} </dev/null") + "\n"
         assert self.process.stdin is not None
         with contextlib.suppress(BrokenPipeError):
             self.process.stdin.write(line.encode())
@@ -236,15 +238,21 @@ class Started:
         _end(self.process, self.pidfd, self.cgroup)
         self._close_status()
 
-    def wait(self, *, wall_s: float, output_bytes: int) -> RawRun:
-        """Read (capped) until it ends or the wall clock runs out, then end the whole tree."""
+    def wait(self, *, wall_s: float, output_bytes: int, cpu_s: float | None = None) -> RawRun:
+        """Read (capped) until it ends or the wall clock runs out, then end the whole tree.
+
+        ``cpu_s``: CPU seconds for the whole tree, summed over its processes (read from the
+        cgroup every :data:`_CPU_POLL_S`); RLIMIT_CPU alone counts each process apart, so
+        four processes could use four times the limit.
+        """
         process = self.process
         started = self.started
         cgroup = self.cgroup
         pidfd = self.pidfd
         deadline = started + wall_s
         buffers: dict[int, bytearray] = {1: bytearray(), 2: bytearray()}
-        truncated = exceeded = timed_out = False
+        truncated = exceeded = timed_out = cpu_exceeded = False
+        watch_cpu = cpu_s is not None and cgroup is not None and cgroup.counts_cpu
         selector = selectors.DefaultSelector()
         assert process.stdout is not None and process.stderr is not None
         streams = {process.stdout.fileno(): 1, process.stderr.fileno(): 2}
@@ -264,6 +272,12 @@ class Started:
                 if exited_at is not None and (open_streams == 0 or now - exited_at > 0.5):
                     break  # exited; output drained, or held open by a killed descendant
                 timeout = max(0.0, (deadline if exited_at is None else exited_at + 0.5) - now)
+                if watch_cpu and exited_at is None:
+                    assert cgroup is not None and cpu_s is not None
+                    if (cgroup.cpu_seconds() or 0.0) > cpu_s:
+                        cpu_exceeded = True
+                        break
+                    timeout = min(timeout, _CPU_POLL_S)
                 for key, _ in selector.select(timeout):
                     fd = int(key.fd)
                     if fd == pidfd:
@@ -323,6 +337,7 @@ class Started:
             truncated=truncated,
             output_exceeded=exceeded,
             timed_out=timed_out,
+            cpu_exceeded=cpu_exceeded,
             wall_s=wall,
             cpu_s=cpu,
             peak_mb=peak,
@@ -339,6 +354,7 @@ def run_process(
     rlimits: dict[str, int],
     pass_fds: tuple[int, ...] = (),
     launcher: Launcher | None = None,
+    cpu_s: float | None = None,
 ) -> RawRun:
     """Run ``argv`` (a sandbox command line) with limits applied from outside.
 
@@ -357,6 +373,9 @@ def run_process(
         ``v`` KiB, ``p`` processes).
     launcher
         A :class:`Launcher` already in ``cgroup`` (whose limits the caller has set), or None.
+    cpu_s
+        CPU seconds for the whole tree (needs a cgroup that counts CPU; the per-process
+        ``t`` rlimit stays as the fallback).
     """
     started = Started(argv, cgroup=cgroup, rlimits=rlimits, pass_fds=pass_fds, launcher=launcher)
-    return started.wait(wall_s=wall_s, output_bytes=output_bytes)
+    return started.wait(wall_s=wall_s, output_bytes=output_bytes, cpu_s=cpu_s)

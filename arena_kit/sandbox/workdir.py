@@ -10,9 +10,10 @@ import os
 import shutil
 from pathlib import Path
 
+from .confine import sandbox_uid
 from .paths import work_root
 
-__all__ = ["WorkDir", "remove_stale_workdirs"]
+__all__ = ["WorkDir", "give_to_sandbox", "remove_stale_workdirs"]
 
 _MS_NOSUID = 2
 _MS_NODEV = 4
@@ -32,8 +33,9 @@ def _c() -> ctypes.CDLL:
 class WorkDir:
     """An empty directory for one run.
 
-    As root it is a tmpfs of ``disk_mb`` (so a program cannot fill the host's disk); else a
-    plain directory, and the disk limit is not enforced (only the file-size rlimit).
+    As root it is a tmpfs of ``disk_mb`` (so a program cannot fill the host's disk) owned by
+    the sandbox's uid; else a plain directory, and the disk limit is not enforced (only the
+    file-size rlimit).
     """
 
     def __init__(self, disk_mb: int) -> None:
@@ -47,7 +49,10 @@ class WorkDir:
         self.mounted = False
         self.enforced: list[str] = []
         if os.geteuid() == 0:
-            options = f"size={int(disk_mb)}m,mode=0755,nr_inodes=20000".encode()
+            # Owned by the sandbox's host uid: the program writes here, and nowhere else.
+            uid = sandbox_uid()
+            options = f"size={int(disk_mb)}m,mode=0755,nr_inodes=20000,uid={uid},gid={uid}"
+            options = options.encode()
             result = _c().mount(
                 b"tmpfs", str(self.path).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options
             )
@@ -72,6 +77,20 @@ class WorkDir:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def give_to_sandbox(tree: Path) -> None:
+    """Make ``tree`` (copied in by the host) the sandbox uid's, so the program may change it.
+
+    Only for trees in a work directory; never follows links.
+    """
+    uid = sandbox_uid()
+    if os.geteuid() != 0 or uid == 0:
+        return
+    for directory, dirs, files in os.walk(tree):
+        os.chown(directory, uid, uid, follow_symlinks=False)
+        for name in (*dirs, *files):
+            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
 
 
 def remove_stale_workdirs(root: Path | None = None) -> int:

@@ -55,7 +55,8 @@ def test_environment_yml_mirrors_every_pyproject_dependency():
         for r in wanted
         if CONDA_NAMES.get(_name(r), _name(r)) not in conda and _name(r) not in from_pip
     ]
-    assert not missing, f"add to environment.yml (conda-forge names, or its pip: section): {missing}"
+    hint = "add to environment.yml (conda-forge names, or its pip: section)"
+    assert not missing, f"{hint}: {missing}"
     assert "-e ." in pip, "the package itself belongs in environment.yml's pip: section"
 
 

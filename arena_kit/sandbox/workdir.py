@@ -52,9 +52,12 @@ class WorkDir:
             # Owned by the sandbox's host uid: the program writes here, and nowhere else.
             uid = sandbox_uid()
             options = f"size={int(disk_mb)}m,mode=0755,nr_inodes=20000,uid={uid},gid={uid}"
-            options = options.encode()
             result = _c().mount(
-                b"tmpfs", str(self.path).encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, options
+                b"tmpfs",
+                str(self.path).encode(),
+                b"tmpfs",
+                _MS_NOSUID | _MS_NODEV,
+                options.encode(),
             )
             if result == 0:
                 self.mounted = True

@@ -5,7 +5,7 @@
 #
 # Idempotent and instant on a set-up machine: a stamp file named after this script's content
 # says everything is there. Everything lives under $ARENA_KIT_CACHE/runtime
-# (default ~/.cache/arena-kit/runtime), never in the project's data/ or elsewhere in $HOME.
+# (default ~/.cache/arena-kit/runtime, /var/cache/arena-kit/runtime for root), never in the project's data/ or elsewhere in $HOME.
 #
 #   scripts/setup-runtime.sh          set up what is missing
 #   scripts/setup-runtime.sh --check  exit 1 if the runtime is not set up

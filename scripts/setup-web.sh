@@ -5,7 +5,7 @@
 # screenshot time: arena_kit.web inlines or serves these files from the cache.
 #
 # Idempotent: a stamp named after this script's content short-circuits a set-up machine.
-# Everything lives in $ARENA_KIT_CACHE/web (default ~/.cache/arena-kit/web).
+# Everything lives in $ARENA_KIT_CACHE/web (default ~/.cache/arena-kit/web, /var/cache/arena-kit/web for root).
 #
 #   scripts/setup-web.sh          install what is missing
 #   scripts/setup-web.sh --check  exit 1 if not set up

@@ -271,7 +271,7 @@ def test_the_notebook_iframe_policy_really_forbids_connections(browser, tmp_path
     inner = (
         "<html><head></head><body><script>"
         "document.addEventListener('securitypolicyviolation', function (e) {"
-        " parent.postMessage('violated ' + e.effectiveDirective, '*'); });"
+        " top.postMessage('violated ' + e.effectiveDirective, '*'); });"
         "fetch('http://127.0.0.1:9/x').catch(function () {});"
         "</script></body></html>"
     )

@@ -20,6 +20,7 @@ from ..sandbox.limits import Limits
 from ..sandbox.runtimes import SANDBOX_RUNTIME
 from ..sandbox.workdir import WorkDir
 from .assets import DEFAULT_FILES, cdn_file, node_modules, require_web_cache
+from .inject import prepend_to_head
 from .isolate import WEB_MOUNT, run_isolated
 from .storage_shim import MEMORY_STORAGE_JS
 
@@ -151,13 +152,7 @@ def inline_cdn(page: str) -> tuple[str, list[str]]:
 
 
 def _with_prelude(page: str) -> str:
-    if re.search(r"<head[^>]*>", page, re.I):
-        return re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + "\n" + PRELUDE, page, count=1,
-                      flags=re.I)  # fmt: skip
-    if re.search(r"<html[^>]*>", page, re.I):
-        return re.sub(r"(<html[^>]*>)", lambda m: m.group(1) + "\n<head>" + PRELUDE + "</head>",
-                      page, count=1, flags=re.I)  # fmt: skip
-    return PRELUDE + "\n" + page
+    return prepend_to_head(page, PRELUDE)
 
 
 def _document(body: str, head: str = "", title: str = "arena") -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import base64
 import html
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..sandbox import ExecutionResult
 from ..sandbox.result import STATUS_COLORS
+from .inject import prepend_to_head
 
 if TYPE_CHECKING:
     from .apps import App
@@ -60,20 +60,43 @@ class HTMLView:
 def with_csp(page: str) -> str:
     """``page`` with the no-network policy as the first element of its ``<head>``."""
     meta = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(CSP)}">'
-    if re.search(r"<head[^>]*>", page, re.I):
-        return re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + meta, page, count=1, flags=re.I)
-    if re.search(r"<html[^>]*>", page, re.I):
-        return re.sub(
-            r"(<html[^>]*>)", lambda m: m.group(1) + f"<head>{meta}</head>", page, count=1,
-            flags=re.I,
-        )  # fmt: skip
-    return f"<head>{meta}</head>" + page
+    return prepend_to_head(page, meta)
+
+
+FRAME_POLICY = "frame-src 'none'"
+"""The wrapper document's policy. ``frame-src 'none'`` is what stops a page from navigating its
+own frame to a URL (``location.href = …``, ``<meta http-equiv=refresh>``, a link): only the
+*embedding* document's ``frame-src`` governs a frame's own navigations, and Chromium checks it
+before the request leaves. ``about:srcdoc`` is exempt, so the page itself still loads. The page
+inherits this policy (a srcdoc document does) on top of its own :data:`CSP`, which already
+says ``frame-src 'none'``: nothing else may be restricted here, or the page's scripts and
+styles would be."""
 
 
 def iframe(page: str, *, height: int = 520, width: str = "100%") -> str:
-    """A sandboxed ``<iframe srcdoc>`` showing ``page`` with no network."""
+    """A sandboxed ``<iframe srcdoc>`` showing ``page`` with no network.
+
+    The page's policy is given twice: in the page (:func:`with_csp`) and in the iframe's
+    ``csp`` attribute (CSP Embedded Enforcement), which Chromium enforces on the framed
+    document whatever that document's text is (browsers without the attribute still have the
+    meta). Neither governs where the frame itself may navigate: that is the embedding
+    document's ``frame-src``, and the notebook's page is not ours to give a policy. So the
+    page's frame sits inside a wrapper frame of our own whose only content is that frame and
+    whose policy is :data:`FRAME_POLICY`. Both frames are sandboxed (scripts only, opaque
+    origins): the page cannot navigate the wrapper or the notebook, nor open popups.
+    """
+    inner = (
+        f'<iframe sandbox="{IFRAME_SANDBOX}" csp="{html.escape(CSP)}" '
+        f'srcdoc="{html.escape(with_csp(page), quote=True)}" referrerpolicy="no-referrer" '
+        'style="display:block;width:100%;height:100%;border:0"></iframe>'
+    )
+    wrapper = (
+        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(FRAME_POLICY)}">'
+        f"<style>html,body{{margin:0;height:100%;overflow:hidden;background:#fff}}</style>{inner}"
+    )
     return (
-        f'<iframe sandbox="{IFRAME_SANDBOX}" srcdoc="{html.escape(with_csp(page), quote=True)}" '
+        f'<iframe sandbox="{IFRAME_SANDBOX}" csp="{html.escape(FRAME_POLICY)}" '
+        f'srcdoc="{html.escape(wrapper, quote=True)}" '
         f'style="width:{width};height:{height}px;border:1px solid #d0d7de;border-radius:6px;'
         'background:#fff" loading="lazy" referrerpolicy="no-referrer"></iframe>'
     )

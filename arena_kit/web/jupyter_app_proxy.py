@@ -45,6 +45,7 @@ from tornado import httpclient, web, websocket
 from tornado.httputil import HTTPHeaders
 
 from ..sandbox.paths import cache_dir
+from .inject import prepend_to_head_bytes
 from .storage_shim import MEMORY_STORAGE_JS
 
 if TYPE_CHECKING:
@@ -495,8 +496,4 @@ class _Relay:
 
 def _inject(page: bytes) -> bytes:
     """``page`` with :data:`SHIM` first in its ``<head>`` (before the app's own scripts)."""
-    shim = SHIM.encode("utf-8")
-    match = re.search(rb"<head[^>]*>", page, re.I)
-    if match is None:
-        return shim + page
-    return page[: match.end()] + shim + page[match.end() :]
+    return prepend_to_head_bytes(page, SHIM)

@@ -156,7 +156,7 @@ def read_arena_hard(
             raise ArenaDataError("a question without 'uid'", **where, fix="give each one a uid")
         text = record.get("prompt")
         if text is None and record.get("turns"):
-            text = record["turns"][0].get("content")
+            text = _first_turn(record["turns"], where)
         if not isinstance(text, str):
             raise ArenaDataError(
                 "a question without text ('prompt' or 'turns[0].content')",
@@ -218,6 +218,23 @@ def read_arena_hard(
         return prompts, pd.DataFrame(columns=[s.name for s in _columns("responses")])
     responses = validate(response_rows, "responses", source="Arena-Hard answers")
     return prompts, responses
+
+
+def _first_turn(turns: Any, where: dict[str, str]) -> Any:
+    """The content of an Arena-Hard question's first turn (``turns[0].content``)."""
+    if not isinstance(turns, list) or not isinstance(turns[0], dict):
+        if isinstance(turns, list):
+            shape = f"a list of {type(turns[0]).__name__}"
+        else:
+            shape = f"a {type(turns).__name__}"
+        raise ArenaDataError(
+            f"{shape}, not a list of objects",
+            **where,
+            column="turns",
+            value=turns,
+            fix='write "turns": [{"content": "the question"}] (or give the text as "prompt")',
+        )
+    return turns[0].get("content")
 
 
 def _arena_hard_answer(record: Mapping[str, Any]) -> str | None:

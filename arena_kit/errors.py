@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ArenaKitError", "ArenaDataError"]
+__all__ = ["ArenaKitError", "ArenaDataError", "OutputExistsError"]
 
 
 class ArenaKitError(Exception):
@@ -44,3 +44,9 @@ class ArenaDataError(ArenaKitError, ValueError):
         if fix:
             message += f". Fix: {fix}"
         super().__init__(message)
+
+
+class OutputExistsError(ArenaKitError, FileExistsError):
+    """A writer refused to replace something at its output path that it did not write itself
+    (a user's folder or file): arena-kit never deletes what is not its own output unless told
+    to (``force=True``, ``--force``). The message names the path, what is there and the fix."""

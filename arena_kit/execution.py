@@ -72,7 +72,8 @@ def run_planned(
     ``run_options`` such as ``backend=`` go to every run); pages, diagrams and apps are
     rendered and screenshotted by :func:`arena_kit.web.execute_code`, one after the other
     (one browser serves them all). Two responses with the same code share one
-    ``execution_id``.
+    ``execution_id``. A job whose run or render raises gets a ``sandbox_error`` row that names
+    the exception; every other job keeps its result.
     """
     import pandas as pd
 
@@ -111,19 +112,25 @@ def run_planned(
         from tqdm.auto import tqdm
 
         from .sandbox import Limits
+        from .sandbox.api import error_result
         from .web import APP_ENVIRONMENTS, execute_code
 
         for i in tqdm(pages, desc="render", unit="page", disable=not progress):
             app = rows[i].environment in APP_ENVIRONMENTS
-            results[i] = execute_code(
-                rows[i].code,
-                rows[i].environment,
-                language=rows[i].language,
-                files=rows[i].files or None,
-                # App servers keep their own, longer limits (they need time to start).
-                limits=None if app or limits is None else Limits.coerce(limits),
-                refresh=refresh,
-            )
+            try:
+                results[i] = execute_code(
+                    rows[i].code,
+                    rows[i].environment,
+                    language=rows[i].language,
+                    files=rows[i].files or None,
+                    # App servers keep their own, longer limits (they need time to start).
+                    limits=None if app or limits is None else Limits.coerce(limits),
+                    refresh=refresh,
+                )
+            except Exception as error:  # noqa: BLE001 - one page's failure is its own result
+                results[i] = error_result(
+                    rows[i].code, rows[i].language, rows[i].environment, error
+                )
     return pd.DataFrame(
         [
             {"response_id": row.response_id, **result.to_record()}

@@ -12,8 +12,10 @@ heterogeneous records such as ``edits`` round-trip exactly.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -41,32 +43,118 @@ def _suffix(path: Path) -> str:
     return suffix
 
 
+_UTF8_FIX = (
+    "save the file as UTF-8 (in a spreadsheet: 'CSV UTF-8'; or convert it, e.g. "
+    "'iconv -f latin1 -t utf-8 IN > OUT')"
+)
+_BOM = b"\xef\xbb\xbf"
+
+
+def _check_readable(path: Path) -> None:
+    """Refuse a missing path or a folder with a message that says so (not a raw OSError)."""
+    if not path.exists():
+        raise ArenaDataError("file not found", source=str(path), fix="check the path")
+    if path.is_dir():
+        raise ArenaDataError(
+            "is a folder, not a file",
+            source=str(path),
+            fix="give the path of the file itself (e.g. a .jsonl, .json, .parquet or .csv file)",
+        )
+
+
+def _read_error(path: Path, error: OSError) -> ArenaDataError:
+    return ArenaDataError(
+        f"cannot be read ({error.strerror or error})",
+        source=str(path),
+        fix="check that the file exists and that you may read it",
+    )
+
+
+def _not_utf8(path: Path, data: bytes | None = None, first_line: int = 1) -> ArenaDataError:
+    """The error for a file that is not UTF-8, naming the first bad byte's line and column.
+
+    ``data`` is the file's content from line ``first_line`` on when the caller has it;
+    otherwise the file is read again line by line (only on this error path).
+    """
+    with contextlib.ExitStack() as stack:
+        lines: Iterable[bytes] = (
+            data.splitlines(keepends=True)
+            if data is not None
+            else stack.enter_context(path.open("rb"))
+        )
+        for number, raw in enumerate(lines, start=first_line):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                byte = raw[error.start : error.start + 1]
+                return ArenaDataError(
+                    f"not UTF-8 text: byte 0x{byte.hex()} cannot be decoded (the file is perhaps "
+                    "Latin-1 or Windows-1252)",
+                    source=str(path),
+                    location=f"line {number}, column {error.start + 1}",
+                    value=raw[max(0, error.start - 20) : error.start + 20],
+                    fix=_UTF8_FIX,
+                )
+    return ArenaDataError("not UTF-8 text", source=str(path), fix=_UTF8_FIX)
+
+
+def _json_problem(error: json.JSONDecodeError, text: str) -> tuple[str, str]:
+    """What a JSON decode error means and its fix: only an error at the very end of the text
+    suggests a truncated file."""
+    at_end = error.pos >= len(text.rstrip())
+    if at_end:
+        return error.msg, "complete the JSON; the file may be truncated"
+    return f"{error.msg} at column {error.colno}", "correct the JSON at that place"
+
+
+def _too_deep(path: Path, location: str | None = None) -> ArenaDataError:
+    return ArenaDataError(
+        "the JSON is nested too deeply to read (lists or objects within each other more "
+        f"than about {sys.getrecursionlimit()} levels)",
+        source=str(path),
+        location=location,
+        fix="flatten the data; a table row needs a few levels at most",
+    )
+
+
 def read_jsonl(path: str | Path) -> tuple[list[dict[str, Any]], list[int]]:
     """Read a JSON Lines file: the records and the 1-based file line of each.
 
-    Blank lines are skipped. A truncated or malformed line, or a line that is not a JSON object,
-    raises :class:`ArenaDataError` naming the line.
+    Blank lines are skipped; a UTF-8 byte-order mark at the start is allowed. A truncated or
+    malformed line, a line that is not a JSON object, bytes that are not UTF-8 or JSON nested
+    too deeply raise :class:`ArenaDataError` naming the line (and column).
     """
     path = Path(path)
-    if not path.exists():
-        raise ArenaDataError("file not found", source=str(path), fix="check the path")
+    _check_readable(path)
     records: list[dict[str, Any]] = []
     lines: list[int] = []
-    with path.open("r", encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise _read_error(path, error) from None
+    with handle:
+        for number, raw in enumerate(handle, start=1):
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _not_utf8(path, raw, number) from None
             if not text.strip():
                 continue
             try:
                 record = json.loads(text)
             except json.JSONDecodeError as error:
+                problem, fix = _json_problem(error, text)
                 raise ArenaDataError(
-                    f"not valid JSON ({error.msg} at character {error.pos + 1}); "
-                    f"the line starts {text.strip()[:60]!r}",
+                    f"not valid JSON ({problem}); the line starts {text.strip()[:60]!r}",
                     source=str(path),
                     location=f"line {number}",
                     value=text.strip()[:200],
-                    fix="each line must be one complete JSON object; the file may be truncated",
+                    fix=f"each line must be one complete JSON object: {fix}",
                 ) from None
+            except RecursionError:
+                raise _too_deep(path, f"line {number}") from None
             if not isinstance(record, dict):
                 raise ArenaDataError(
                     f"expected a JSON object, got {type(record).__name__}",
@@ -94,24 +182,20 @@ def read_frame(
     import pandas as pd
 
     path = Path(path)
+    # A Parquet data set may be a folder; nothing else is.
+    data_set = path.suffix.lower() == ".parquet" and path.is_dir()
+    if path.is_dir() and not data_set:
+        _check_readable(path)
     suffix = _suffix(path)
-    if not path.exists():
-        raise ArenaDataError("file not found", source=str(path), fix="check the path")
-    if path.stat().st_size == 0:
+    if not data_set:
+        _check_readable(path)
+    if path.is_file() and path.stat().st_size == 0:
         raise ArenaDataError("the file is empty", source=str(path), fix="give at least one row")
     if suffix == ".jsonl":
         records, lines = read_jsonl(path)
         return pd.DataFrame.from_records(records), lines
     if suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise ArenaDataError(
-                f"not valid JSON ({error.msg})",
-                source=str(path),
-                location=f"line {error.lineno}",
-                fix="the file must be one JSON list of objects; it may be truncated",
-            ) from None
+        data = _read_json(path)
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise ArenaDataError(
                 "expected a JSON list of objects", source=str(path), fix="write [{...}, {...}]"
@@ -122,19 +206,55 @@ def read_frame(
     if suffix == ".parquet":
         return _read_parquet(path), None
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        # utf-8-sig: a byte-order mark (as spreadsheets write) is not part of the first name.
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+        )
     except pd.errors.EmptyDataError:
         raise ArenaDataError(
             "the file is empty", source=str(path), fix="give a header and at least one row"
         ) from None
     except pd.errors.ParserError as error:
         raise ArenaDataError(f"not valid CSV ({error})", source=str(path)) from None
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except OSError as error:
+        raise _read_error(path, error) from None
     frame = frame.astype(object).where(frame.notna(), None)
     for column in json_columns:
         if column in frame.columns:
-            frame[column] = [_json_or_text(v) for v in frame[column]]
+            try:
+                frame[column] = [_json_or_text(v) for v in frame[column]]
+            except RecursionError:
+                raise _too_deep(path) from None
     # CSV has no types: header line 1, first row line 2 (no embedded newlines assumed).
     return frame, list(range(2, len(frame) + 2))
+
+
+def _read_json(path: Path) -> Any:
+    """The parsed content of a ``.json`` file; every failure is an :class:`ArenaDataError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise _read_error(path, error) from None
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _not_utf8(path, data) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        problem, fix = _json_problem(error, text)
+        raise ArenaDataError(
+            f"not valid JSON ({problem})",
+            source=str(path),
+            location=f"line {error.lineno}",
+            fix=f"the file must be one JSON list of objects: {fix}",
+        ) from None
+    except RecursionError:
+        raise _too_deep(path) from None
 
 
 def _json_or_text(value: Any) -> Any:
@@ -160,26 +280,63 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     json_columns = json.loads(metadata.get(_JSON_COLUMNS_KEY, b"[]"))
     frame = table.to_pandas()
     for column in json_columns:
-        frame[column] = [None if v is None else json.loads(v) for v in frame[column]]
+        try:
+            frame[column] = [None if v is None else json.loads(v) for v in frame[column]]
+        except RecursionError:
+            raise _too_deep(path) from None
     return frame
+
+
+def _write_error(target: Path, error: OSError) -> ArenaDataError:
+    """A clear error for a place a file cannot be written (the path is the user's input)."""
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        fix = "a part of the path is a file, not a folder: choose another path"
+    elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = "the folder is read-only for you: choose a folder you may write to"
+    elif error.errno == errno.ENOSPC:
+        fix = "free some disk space or choose another disk"
+    else:
+        fix = "choose another path"
+    return ArenaDataError(
+        f"cannot write the file here ({error.strerror or error})", source=str(target), fix=fix
+    )
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
 
-    On any exception the temporary file is removed and ``target`` is left as it was.
+    On any exception the temporary file is removed and ``target`` is left as it was. Only a
+    file is ever replaced: a folder at ``target`` is refused.
+
+    Raises
+    ------
+    ArenaDataError
+        ``target`` is a folder, or its folder cannot be made or written (read-only, a part of
+        the path is a file, disk full): the message names the path and the fix.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if target.is_dir():
+        raise ArenaDataError(
+            "is a folder, not a file name (a folder is never replaced by a file)",
+            source=str(target),
+            fix=f"give a file name, e.g. {target / ('data' + (target.suffix or '.jsonl'))}",
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        raise _write_error(target, error) from None
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
-        with temporary.open("rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, target)
+        try:
+            with temporary.open("rb") as written:
+                os.fsync(written.fileno())
+            os.replace(temporary, target)
+        except OSError as error:  # e.g. a folder made at ``target`` meanwhile
+            raise _write_error(target, error) from None
     finally:
         if temporary.exists():
             temporary.unlink()
@@ -219,11 +376,69 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _as_json(value: Any) -> bool:
+    """Whether ``value`` can be written as JSON (what the JSON writers and list cells need)."""
+    try:
+        json.dumps(_plain(value), ensure_ascii=False, default=_json_default)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def _as_text(value: Any) -> bool:
+    """Whether a CSV cell keeps ``value``: not an object whose text is only its address."""
+    if isinstance(value, (list, dict)):
+        return _as_json(value)
+    kind = type(value)
+    return not (kind.__str__ is object.__str__ and kind.__repr__ is object.__repr__)
+
+
+def _bad_cell(frame: pd.DataFrame, path: Path, fits: Any, what: str) -> ArenaDataError | None:
+    """The error for the first cell of ``frame`` that ``fits`` refuses (None when all fit)."""
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        for row, value in enumerate(frame[column], start=1):
+            if not fits(value):
+                return ArenaDataError(
+                    f"a value of type {type(value).__name__} cannot be written as {what}",
+                    source=str(path),
+                    location=f"row {row}",
+                    column=str(column),
+                    value=repr(value)[:200],
+                    fix=(
+                        f"convert the column to text, numbers, lists or dicts (e.g. "
+                        f"frame[{str(column)!r}] = frame[{str(column)!r}].astype(str)) or "
+                        "drop it before writing; nothing was written"
+                    ),
+                )
+    return None
+
+
 def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a DataFrame to ``.jsonl``, ``.json``, ``.parquet`` or ``.csv``, atomically."""
+    """Write a DataFrame to ``.jsonl``, ``.json``, ``.parquet`` or ``.csv``, atomically.
+
+    Raises
+    ------
+    ArenaDataError
+        The path is a folder or cannot be written, or a cell holds a value the format cannot
+        keep (an arbitrary object): the message names the column and row. Nothing is written
+        then and an existing file at ``path`` is left as it was.
+    """
+    try:
+        return _write_frame(frame, Path(path))
+    except (TypeError, ValueError, RecursionError) as error:
+        if isinstance(error, ArenaDataError):
+            raise
+        bad = _bad_cell(frame, Path(path), _as_json, "JSON")
+        if bad is None:
+            raise
+        raise bad from None
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> Path:
     import pandas as pd
 
-    path = Path(path)
     suffix = _suffix(path)
     json_columns = [
         c
@@ -248,13 +463,27 @@ def write_frame(frame: pd.DataFrame, path: str | Path) -> Path:
             for v in encoded[column]
         ]
     if suffix == ".csv":
+        bad = _bad_cell(frame, path, _as_text, "CSV text")
+        if bad is not None:
+            raise bad  # written, it would be '<… object at 0x…>': lost without a word
         with atomic_path(path) as temporary:
             encoded.to_csv(temporary, index=False)
         return path
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(pd.DataFrame(encoded), preserve_index=False)
+    try:
+        table = pa.Table.from_pandas(pd.DataFrame(encoded), preserve_index=False)
+    except pa.ArrowException as error:
+        bad = _bad_cell(frame, path, _as_text, "Parquet")
+        if bad is not None:
+            raise bad from None
+        raise ArenaDataError(
+            f"a column cannot be stored in Parquet ({' '.join(map(str, error.args))})",
+            source=str(path),
+            fix="give the column one type (text, numbers, lists or dicts) or drop it; "
+            "nothing was written",
+        ) from None
     metadata = dict(table.schema.metadata or {})
     metadata[_JSON_COLUMNS_KEY] = json.dumps(json_columns).encode()
     table = table.replace_schema_metadata(metadata)

@@ -17,6 +17,7 @@ traceback (:class:`ReportError`).
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -26,11 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ArenaDataError, ArenaKitError
+from .errors import ArenaDataError, ArenaKitError, OutputExistsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,6 +40,8 @@ __all__ = [
     "NOTEBOOKS_DIR",
     "ANALYSIS_NOTEBOOKS",
     "ReportError",
+    "REPORT_KIND",
+    "check_out",
     "run",
     "load_votes",
     "data_banner",
@@ -61,6 +64,14 @@ ANALYSIS_NOTEBOOKS: tuple[str, ...] = (
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
+REPORT_KIND = "arena-kit report"
+"""The ``kind`` of a report's ``manifest.json``: what marks a folder as a report arena-kit may
+replace (see :func:`check_out`)."""
+_LEGACY_KEYS = {"created", "inputs", "parameters", "versions", "notebooks", "seconds_per_notebook"}
+_LAYOUT = ("report.html", "manifest.json", "notebooks/*", "tables/*", "inputs/*")
+"""The files of a report whose manifest does not list them (reports made before manifests had
+``files``): its own folders as a whole, whatever the notebooks of that version wrote there."""
+
 
 class ReportError(ArenaKitError):
     """A notebook of the report failed; the message names the notebook, cell and error."""
@@ -74,6 +85,13 @@ def load_votes(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise ArenaDataError("file not found", source=str(path), fix="check the --votes path")
+    if path.is_dir() and path.suffix.lower() != ".parquet":  # a Parquet data set may be a folder
+        raise ArenaDataError(
+            "is a folder, not a votes file",
+            source=str(path),
+            fix="give --votes a votes file (.jsonl, .json, .parquet, .csv) or a vote store "
+            "(.sqlite, .db)",
+        )
     if path.suffix.lower() in (".sqlite", ".sqlite3", ".db"):
         from .store import VoteStore
 
@@ -184,6 +202,108 @@ def _check_inputs(votes: Path, responses: Path | None, executions: Path | None) 
     return frame
 
 
+def _report_files(manifest: Any) -> Callable[[str], bool] | None:
+    """Whether a file (relative path) is one an earlier report wrote, as its manifest tells;
+    None when the manifest is not one of an arena-kit report."""
+    if not isinstance(manifest, dict):
+        return None
+    if manifest.get("kind") == REPORT_KIND and isinstance(manifest.get("files"), list):
+        names = {str(name) for name in manifest["files"]}
+        return names.__contains__
+    versions = manifest.get("versions")
+    if set(manifest) >= _LEGACY_KEYS and isinstance(versions, dict) and "arena-kit" in versions:
+        # A report from before manifests listed their files: the report layout decides.
+        return lambda relative: any(fnmatch.fnmatch(relative, p) for p in _LAYOUT)
+    return None
+
+
+def _foreign_files(out: Path, own: Callable[[str], bool]) -> list[str]:
+    """Files and links under ``out`` that the report did not write (never following links)."""
+    foreign = []
+    for directory, folders, files in os.walk(out):
+        base = Path(directory).relative_to(out)
+        entries = files + [f for f in folders if (Path(directory) / f).is_symlink()]
+        foreign += [(base / n).as_posix() for n in entries if not own((base / n).as_posix())]
+    return sorted(foreign)
+
+
+def _listed(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+
+
+def _never_replaced(out: Path, keep: Sequence[str | Path]) -> str | None:
+    """Why ``out`` must not be replaced even with ``force`` (None when it may be)."""
+    resolved = out.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+        return "it is the root or home folder"
+    if resolved == cwd or resolved in cwd.parents:
+        return "it holds the current folder"
+    for path in keep:
+        if resolved in Path(path).resolve().parents:
+            return f"it holds the input {path}"
+    return None
+
+
+def check_out(out: str | Path, *, force: bool = False, keep: Sequence[str | Path] = ()) -> None:
+    """Refuse to write a report where it would destroy what is not an earlier report.
+
+    ``out`` may be missing, an empty folder, or an earlier arena-kit report (its
+    ``manifest.json`` says so, and it holds only the report's own files); with ``force`` any
+    other folder is replaced too, unless it is the root or home folder, holds the current
+    folder or one of the ``keep`` paths (the report's inputs). A file, a link or anything else
+    at ``out`` is always refused.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out`` is a file, or a folder that is not an earlier report (or holds other files)
+        and ``force`` is false or cannot help. The message names what is there and the fix.
+    """
+    out = Path(out)
+    if not os.path.lexists(out):
+        return
+    fix = "choose another --out, or move it away first"
+    if out.is_symlink() or not out.is_dir():
+        kind = "a link" if out.is_symlink() else "a file"
+        raise OutputExistsError(f"{out}: is {kind}, not a report folder; left as it is. Fix: {fix}")
+    if not any(out.iterdir()):
+        return
+    problem = _not_a_report(out)
+    if problem is None:
+        return
+    if not force:
+        raise OutputExistsError(
+            f"{out}: {problem}; nothing was changed. Fix: {fix}, or pass --force (force=True) "
+            "to replace it and delete its files"
+        )
+    reason = _never_replaced(out, keep)
+    if reason is not None:
+        raise OutputExistsError(f"{out}: not replaced, even with --force: {reason}. Fix: {fix}")
+
+
+def _not_a_report(out: Path) -> str | None:
+    """Why the folder ``out`` is not an earlier report holding only its own files, or None."""
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        manifest = None
+    own = _report_files(manifest)
+    if own is None:
+        shown = _listed(sorted(p.name for p in out.iterdir()))
+        return (
+            "the folder exists and is not an arena-kit report (no manifest.json saying so; "
+            f"it holds {shown})"
+        )
+    foreign = _foreign_files(out, own)
+    if foreign:
+        return (
+            "an earlier report, but it also holds files the report did not write "
+            f"({_listed(foreign)})"
+        )
+    return None
+
+
 def _declared_parameters(notebooks: Sequence[str]) -> dict[str, set[str]]:
     """Each notebook's parameter names (its cell tagged ``parameters``)."""
     import papermill as pm
@@ -211,6 +331,7 @@ def run(
     filters: dict[str, str] | None = None,
     judges: bool = False,
     parameters: dict[str, Any] | None = None,
+    force: bool = False,
 ) -> Path:
     """Execute the analysis notebooks on ``votes`` and write the report folder ``out``.
 
@@ -219,7 +340,8 @@ def run(
     votes
         A votes file or vote store.
     out
-        The report folder (replaced as a whole on success; untouched on failure).
+        The report folder: missing, empty or an earlier report (replaced as a whole on
+        success; untouched on failure). Anything else is refused before any work starts.
     responses, executions
         Optional tables, passed to the notebooks that use them.
     notebooks
@@ -237,17 +359,32 @@ def run(
         filter that leaves no vote is an error.
     parameters
         Extra notebook parameters.
+    force
+        Replace a folder at ``out`` even when it is not an earlier report (its files are
+        deleted). A file at ``out`` is refused even so.
 
     Returns
     -------
     Path
         ``out/report.html``.
+
+    Raises
+    ------
+    OutputExistsError
+        ``out`` is a file, or a folder that is not an earlier report and ``force`` is false.
+    ArenaDataError
+        A bad input (the message names the file, line and fix).
+    ReportError
+        A notebook failed.
     """
     import papermill as pm
     from tqdm.auto import tqdm
 
     from .io import write_frame
 
+    out = Path(out).absolute()
+    inputs = [p for p in (votes, responses, executions) if p]
+    check_out(out, force=force, keep=inputs)  # before any work: a refusal costs nothing
     votes_path = Path(votes).resolve()
     frame = _check_inputs(
         votes_path,
@@ -255,8 +392,13 @@ def run(
         Path(executions).resolve() if executions else None,
     )
     frame = apply_filters(frame, filters or {}, source=str(votes_path))
-    out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputExistsError(
+            f"{out}: its folder cannot be made ({error.strerror or error}). Fix: choose "
+            "another --out (a part of the path may be a file)"
+        ) from None
     building = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         (building / "notebooks").mkdir()
@@ -311,7 +453,8 @@ def run(
                 ) from None
             timings[name] = round(time.perf_counter() - started, 2)
         export_html(building / "notebooks" / "report.ipynb", building / "report.html")
-        manifest = {
+        manifest: dict[str, Any] = {
+            "kind": REPORT_KIND,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "inputs": {
                 str(p): _sha256(Path(p))
@@ -337,7 +480,12 @@ def run(
             "notebooks": list(notebooks),
             "seconds_per_notebook": timings,
         }
+        manifest["files"] = sorted(
+            [*(p.relative_to(building).as_posix() for p in building.rglob("*") if p.is_file()),
+             "manifest.json"]
+        )  # fmt: skip
         (building / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        check_out(out, force=force, keep=inputs)  # again: something may have appeared since
         _replace_dir(building, out)
     finally:
         if building.exists():
@@ -378,7 +526,10 @@ def _toolchains() -> dict[str, str]:
 
 
 def _replace_dir(new: Path, target: Path) -> None:
-    """Put ``new`` at ``target``; an existing ``target`` is swapped out, then removed."""
+    """Put ``new`` at ``target``; an existing ``target`` is swapped out, then removed.
+
+    Only after :func:`check_out` accepted ``target`` (an earlier report, or ``force``).
+    """
     old = None
     if target.exists():
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -400,7 +551,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--votes", required=True, help="votes file or vote store")
     parser.add_argument("--responses", help="responses table (optional)")
     parser.add_argument("--executions", help="executions table (optional)")
-    parser.add_argument("--out", required=True, help="report folder to write")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="report folder to write: new, empty or an earlier report (which is replaced)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --out even when it is a folder that is not an earlier report "
+        "(its files are deleted)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-bootstrap", type=int, default=100)
     parser.add_argument("--min-votes", type=int, default=50)
@@ -434,6 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_votes=args.min_votes,
             filters=filters,
             judges=args.judges,
+            force=args.force,
         )
     except (ArenaKitError, ValueError) as error:
         print(f"arena-kit report: error: {error}", file=sys.stderr)

@@ -25,6 +25,7 @@ Why this design:
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -169,10 +170,14 @@ class VoteStore:
         self._lock = threading.RLock()
         if self.path.exists():
             if not self.path.is_file():
-                raise VoteStoreError(f"{self.path}: not a file. Fix: give the path of a file")
+                raise VoteStoreError(
+                    f"{self.path}: not a file (a folder?). Fix: give the path of a store file, "
+                    "e.g. votes.sqlite"
+                )
             _check_header(self.path)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._make_folder()
+        self._check_writable()
         try:
             self._conn = sqlite3.connect(
                 str(self.path),
@@ -196,6 +201,37 @@ class VoteStore:
 
     # ------------------------------------------------------------------------------------
     # Opening.
+
+    def _make_folder(self) -> None:
+        folder = self.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            cause = exc.strerror or str(exc)
+            if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+                fix = "a part of the path is a file, not a folder: choose another path"
+            else:
+                fix = "choose a folder you may write to"
+            raise VoteStoreError(
+                f"{self.path}: the store's folder {folder} cannot be made ({cause}). Fix: {fix}"
+            ) from None
+
+    def _check_writable(self) -> None:
+        """Refuse a store SQLite could not write, before it fails with a misleading message:
+        besides the file, SQLite makes its write-ahead log and index files in the folder."""
+        folder = self.path.parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise VoteStoreError(
+                f"{self.path}: the folder {folder} is read-only for this user (uid "
+                f"{os.getuid()}); a vote store needs to write its file and, beside it, its "
+                "write-ahead log, even to be read. Fix: choose a writable folder, or copy the "
+                "store into one"
+            )
+        if self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK):
+            raise VoteStoreError(
+                f"{self.path}: the store file is read-only for this user (uid {os.getuid()}); "
+                "it was left untouched. Fix: make it writable, or copy it into a writable folder"
+            )
 
     def _open(self) -> None:
         conn = self._conn

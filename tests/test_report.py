@@ -14,6 +14,7 @@ import pytest
 
 from arena_kit import report
 from arena_kit.datasets import write_table
+from arena_kit.errors import OutputExistsError
 from arena_kit.simulate import simulate_votes
 from arena_kit.web.browser import CHROMIUM_ARGS
 
@@ -143,6 +144,8 @@ def test_a_failing_notebook_names_its_cell_and_keeps_the_old_report(tmp_path, mo
     out = tmp_path / "out"
     out.mkdir()
     (out / "report.html").write_text("the previous report")
+    manifest = {"kind": report.REPORT_KIND, "files": ["manifest.json", "report.html"]}
+    (out / "manifest.json").write_text(json.dumps(manifest))
     broken = tmp_path / "notebooks"
     broken.mkdir()
     source = json.loads((report.NOTEBOOKS_DIR / "04_rankings.ipynb").read_text())
@@ -168,3 +171,107 @@ def test_a_parameter_no_notebook_takes_is_an_error_and_writes_nothing(tmp_path):
     declared = report._declared_parameters(list(report.ANALYSIS_NOTEBOOKS))
     assert all("votes_path" in names for names in declared.values())
     assert "wall_s" not in declared["04_rankings.ipynb"]
+
+
+# ---------------------------------------------------------------------------------------------
+# --out never destroys what is not an earlier report
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def small_votes(tmp_path):
+    return write_table(simulate_votes(60, seed=5).votes, tmp_path / "votes.jsonl", "votes")
+
+
+def test_an_out_folder_that_is_not_a_report_is_kept_byte_for_byte(tmp_path, small_votes):
+    out = tmp_path / "thesis"
+    (out / "chapters").mkdir(parents=True)
+    (out / "notes.txt").write_bytes(b"my notes\x00\xff")
+    (out / "chapters" / "one.md").write_text("# One")
+    (out / "manifest.json").write_text('{"name": "my own manifest"}')
+    before = _tree(out)
+    result = arena_kit("report", "--votes", str(small_votes), "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "is not an arena-kit report" in result.stderr and "--force" in result.stderr
+    assert "notes.txt" in result.stderr and "Traceback" not in result.stderr
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis", "votes.jsonl"]
+
+
+def test_an_out_that_is_a_file_is_refused_even_with_force(tmp_path, small_votes):
+    out = tmp_path / "report.html"
+    out.write_text("someone's page")
+    for extra in ([], ["--force"]):
+        result = arena_kit(
+            "report", "--votes", str(small_votes), "--out", str(out), *extra, cwd=tmp_path
+        )
+        assert result.returncode == 1 and "is a file, not a report folder" in result.stderr
+        assert out.read_text() == "someone's page"
+
+
+def test_force_never_replaces_the_folder_that_holds_the_inputs(tmp_path, small_votes):
+    before = _tree(tmp_path)
+    result = arena_kit(
+        "report", "--votes", str(small_votes), "--out", str(tmp_path), "--force", cwd=tmp_path
+    )
+    assert result.returncode == 1 and "even with --force" in result.stderr, result.stderr
+    assert _tree(tmp_path) == before
+
+
+def test_an_earlier_report_is_replaced_and_force_replaces_any_folder(tmp_path, small_votes):
+    def build(out, **options):
+        return report.run(
+            small_votes, out, notebooks=["report.ipynb"], n_bootstrap=0, progress=False,
+            **options,
+        )  # fmt: skip
+
+    out = tmp_path / "out"
+    build(out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == report.REPORT_KIND
+    assert set(manifest["files"]) == set(_tree(out))
+    (out / "report.html").write_text("stale")
+    build(out)  # an earlier report: replaced without --force
+    assert (out / "report.html").read_text() != "stale"
+
+    (out / "tables").mkdir(exist_ok=True)
+    (out / "tables" / "mine.txt").write_text("a user's file inside a report")
+    with pytest.raises(OutputExistsError, match=r"tables/mine.txt"):
+        build(out)
+    assert (out / "tables" / "mine.txt").read_text() == "a user's file inside a report"
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "old.txt").write_text("replace me")
+    with pytest.raises(OutputExistsError, match="not an arena-kit report"):
+        build(other)
+    build(other, force=True)
+    assert "old.txt" not in _tree(other) and (other / "report.html").is_file()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_a_report_made_before_manifests_listed_files_is_still_a_report(tmp_path):
+    out = tmp_path / "old"
+    (out / "tables").mkdir(parents=True)
+    keys = ("created", "inputs", "parameters", "notebooks", "seconds_per_notebook")
+    manifest = {**{key: {} for key in keys}, "versions": {"arena-kit": "0.1.0"}}
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "report.html").write_text("old report")
+    (out / "tables" / "leaderboard_all.csv").write_text("model\n")
+    report.check_out(out)  # accepted: replaced by the next run
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(OutputExistsError, match="notes.txt"):
+        report.check_out(out)
+    del manifest["versions"]["arena-kit"]
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    (out / "notes.txt").unlink()
+    with pytest.raises(OutputExistsError, match="not an arena-kit report"):
+        report.check_out(out)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import warnings
 from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
 from typing import Any
 
+from ..errors import ArenaDataError
 from ..schema import ENVIRONMENTS, Status, content_id
 from . import cache as result_cache
+from .artifacts import portable_artifacts
 from .backend import Job, get_backend
 from .limits import Limits
 from .result import ExecutionResult
 from .runtimes import ALIASES, resolve, runtime_for
 
-__all__ = ["run", "run_many", "job_id"]
+__all__ = ["run", "run_many", "job_id", "check_file_names", "error_result"]
 
 CACHE_FORMAT = 1
 """Bumped when a change in the sandbox should invalidate every cached result."""
@@ -43,6 +47,57 @@ def job_id(
 ) -> str:
     """The content hash that identifies a run (and keys the result cache)."""
     return content_id(CACHE_FORMAT, code, environment, limits.as_dict(), versions, extra or {})
+
+
+def check_file_names(files: Mapping[str, Any]) -> None:
+    """Refuse input file names that would land outside the work folder or cannot be made.
+
+    Raises
+    ------
+    ArenaDataError
+        A name is not text, is empty, holds a NUL, is absolute or has a ``..`` component
+        (the message names it).
+    """
+    for name in files:
+        problem = None
+        if not isinstance(name, str):
+            problem = f"is a {type(name).__name__}, not text"
+        elif "\0" in name:
+            problem = "holds a NUL character"
+        elif not PurePosixPath(name).parts:
+            problem = "is empty (or names the folder itself)"
+        elif PurePosixPath(name).is_absolute():
+            problem = "is absolute"
+        elif ".." in PurePosixPath(name).parts:
+            problem = "has a '..' component"
+        if problem:
+            raise ArenaDataError(
+                f"the input file name {name!r} {problem}",
+                source="run(files=...)",
+                fix="name each file relative to the program's folder, e.g. 'data.csv'",
+            )
+
+
+def error_result(
+    code: Any, language: Any, environment: Any, error: BaseException
+) -> ExecutionResult:
+    """A ``sandbox_error`` result for a job whose run raised ``error`` (so that a batch keeps
+    every other job's result)."""
+    code_text = code if isinstance(code, str) else repr(code)
+    try:
+        language_name, env_name = _names(language, environment)
+    except Exception:  # noqa: BLE001 - the job's own arguments may be what was wrong
+        language_name, env_name = None, "python"
+    env_name = env_name if env_name in ENVIRONMENTS else "python"
+    detail = " ".join(f"{type(error).__name__}: {error}".split())
+    return ExecutionResult(
+        execution_id=content_id(CACHE_FORMAT, code_text, env_name, "sandbox_error"),
+        code=code_text,
+        language=language_name,
+        environment=env_name,
+        status=Status.SANDBOX_ERROR,
+        message=f"sandbox error: {detail[:500]}",
+    )
 
 
 def _unsupported(code: str, language: str, environment: str, message: str) -> ExecutionResult:
@@ -106,7 +161,10 @@ def run(
     ------
     SandboxUnavailableError
         The asked-for backend is unknown or cannot run here (the message names the fix).
+    ArenaDataError
+        A name in ``files`` is empty, absolute, has a ``..`` component or a NUL.
     """
+    check_file_names(files or {})
     limits = Limits.coerce(limits)
     language_name, env_name = _names(language, environment)
     runtime = runtime_for(language_name, env_name)
@@ -159,9 +217,23 @@ def run(
         files=dict(files or {}),
     )
     result = chosen.execute(job)
+    _note_artifacts(result)
     if cache:
-        result_cache.store(result)
+        try:
+            result_cache.store(result)
+        except (OSError, ValueError, TypeError) as error:
+            # The cache only saves time: a result it cannot keep is still the result.
+            warnings.warn(f"arena-kit: result not cached: {error}", RuntimeWarning, stacklevel=2)
     return result
+
+
+def _note_artifacts(result: ExecutionResult) -> None:
+    """Say in the message what the run's files lost (left out or renamed), and make every
+    artifact name UTF-8 whatever the backend handed back: names from a run are data."""
+    notes = list(getattr(result.artifacts, "notes", []))
+    notes += portable_artifacts(result.artifacts)
+    if notes:
+        result.message = f"{result.message}; artifacts: {'; '.join(notes)}"
 
 
 def _as_kwargs(job: Any) -> dict[str, Any]:
@@ -180,6 +252,19 @@ def _as_kwargs(job: Any) -> dict[str, Any]:
 def _run_job(kwargs: dict[str, Any]) -> ExecutionResult:
     """Module-level so that process pools and Dask workers can import it."""
     return run(**kwargs)
+
+
+def _job_result(
+    future: concurrent.futures.Future[ExecutionResult], kwargs: dict[str, Any]
+) -> ExecutionResult:
+    """The job's result, or a ``sandbox_error`` one when its run raised (a worker that died
+    included): one job's failure never costs the batch the others' results."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - any failure is this job's, said in its result
+        return error_result(
+            kwargs.get("code"), kwargs.get("language"), kwargs.get("environment"), error
+        )
 
 
 def run_many(
@@ -205,6 +290,13 @@ def run_many(
         Threads of the default pool (default: twice the CPU count; runs mostly wait).
     common
         Arguments of :func:`run` given to every job (a job's own win).
+
+    Returns
+    -------
+    list of ExecutionResult
+        One per job, in order. A job whose run raised (a bad argument, an unavailable backend,
+        a worker that died) gets a ``sandbox_error`` result whose message names the exception;
+        the other jobs are not affected.
     """
     prepared = [{**common, **_as_kwargs(job)} for job in jobs]
     own = executor is None
@@ -221,7 +313,8 @@ def run_many(
             bar = tqdm(total=len(prepared), desc="sandbox", unit="run")
         try:
             for future in concurrent.futures.as_completed(futures):
-                results[futures[future]] = future.result()
+                index = futures[future]
+                results[index] = _job_result(future, prepared[index])
                 if bar is not None:
                     bar.update(1)
         finally:
@@ -230,4 +323,4 @@ def run_many(
     finally:
         if own:
             pool.shutdown(wait=True)
-    return [r for r in results if r is not None]
+    return [r for r in results if r is not None]  # every slot is filled by now

@@ -28,12 +28,11 @@ def load(execution_id: str) -> ExecutionResult | None:
     """The stored result of ``execution_id`` (marked ``cached``), or None."""
     path = _path(execution_id)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    result = ExecutionResult.from_dict(data)
-    if any(not Path(a.get("path", "")).is_file() for a in result.artifacts):
-        return None  # its files were cleaned away: run again
+        result = ExecutionResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        if any(not Path(a.get("path", "")).is_file() for a in result.artifacts):
+            return None  # its files were cleaned away: run again
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        return None  # unreadable or not a result of this version: run again
     result.cached = True
     return result
 

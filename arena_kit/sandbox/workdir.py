@@ -64,9 +64,16 @@ class WorkDir:
                 self.enforced.append("disk:tmpfs")
 
     def write(self, name: str, data: str | bytes, mode: int = 0o644) -> Path:
+        """Write ``name`` (relative, checked by the caller) and make it, and any folder made
+        for it, the sandbox uid's: the program may change its own input files."""
         target = self.path / name
+        made = [p for p in target.relative_to(self.path).parents if not (self.path / p).exists()]
+        target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         target.chmod(mode)
+        for folder in made:
+            give_to_sandbox(self.path / folder)
+        give_to_sandbox(target)
         return target
 
     def cleanup(self) -> None:

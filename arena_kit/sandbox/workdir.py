@@ -8,6 +8,7 @@ import ctypes.util
 import itertools
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 from .confine import sandbox_uid
@@ -80,13 +81,22 @@ class WorkDir:
         if self.mounted:
             _c().umount2(str(self.path).encode(), _MNT_DETACH)
             self.mounted = False
-        shutil.rmtree(self.path, ignore_errors=True)
+        remove_tree(self.path)
 
     def __enter__(self) -> WorkDir:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def remove_tree(tree: Path) -> None:
+    """Remove a tree a program made, however deep: ``shutil.rmtree`` recurses once per level
+    and gives up (RecursionError) on a few thousand nested folders; ``rm`` does not."""
+    try:
+        shutil.rmtree(tree, ignore_errors=True)
+    except RecursionError:
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(tree)], check=False)
 
 
 def give_to_sandbox(tree: Path) -> None:
@@ -119,6 +129,6 @@ def remove_stale_workdirs(root: Path | None = None) -> int:
                 continue
         with contextlib.suppress(OSError):
             _c().umount2(str(entry).encode(), _MNT_DETACH)
-        shutil.rmtree(entry, ignore_errors=True)
+        remove_tree(entry)
         removed += 1
     return removed

@@ -7,6 +7,7 @@ loopback listeners that this module starts itself.
 from __future__ import annotations
 
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,18 +65,23 @@ FAILED = {Status.RUNTIME_ERROR, Status.TIMEOUT}
 
 
 class Host:
-    """What the host looks like to the tests: a listener, a secret file, a marker process."""
+    """What the host looks like to the tests: listeners of every socket kind (loopback TCP and
+    UDP on 127.0.0.1 and ::1, a unix socket at a host path, an abstract unix socket), a secret
+    file, a marker process. Every listener counts what reaches it."""
 
     def __init__(self, tmp: Path) -> None:
-        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tcp.bind(("127.0.0.1", 0))
-        self.tcp.listen(8)
-        self.tcp.settimeout(0.2)
+        self.tcp = self._listen(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", 0))
+        self.udp = self._listen(socket.AF_INET, socket.SOCK_DGRAM, ("127.0.0.1", 0))
+        self.tcp6 = self._listen(socket.AF_INET6, socket.SOCK_STREAM, ("::1", 0))
+        self.udp6 = self._listen(socket.AF_INET6, socket.SOCK_DGRAM, ("::1", 0))
+        self.unix_path = str(tmp / "host.sock")
+        self.unix = self._listen(socket.AF_UNIX, socket.SOCK_STREAM, self.unix_path)
+        self.abstract_name = f"arena-hostile-{os.getpid()}"
+        self.abstract = self._listen(socket.AF_UNIX, socket.SOCK_STREAM, "\0" + self.abstract_name)
         self.tcp_port = self.tcp.getsockname()[1]
-        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.udp.bind(("127.0.0.1", 0))
-        self.udp.settimeout(0.2)
         self.udp_port = self.udp.getsockname()[1]
+        self.tcp6_port = self.tcp6.getsockname()[1]
+        self.udp6_port = self.udp6.getsockname()[1]
         self.connections = 0
         self.datagrams = 0
         self._stop = threading.Event()
@@ -88,32 +95,49 @@ class Host:
             [sys.executable, "-c", "import time, sys; time.sleep(600)", self.marker]
         )
 
+    @staticmethod
+    def _listen(family: int, kind: int, address: str | tuple[str, int]) -> socket.socket:
+        sock = socket.socket(family, kind)
+        sock.bind(address)
+        if kind == socket.SOCK_STREAM:
+            sock.listen(8)
+        sock.setblocking(False)
+        return sock
+
+    @property
+    def _sockets(self) -> list[socket.socket]:
+        return [self.tcp, self.udp, self.tcp6, self.udp6, self.unix, self.abstract]
+
     def _serve(self) -> None:
         while not self._stop.is_set():
-            try:
-                connection, _ = self.tcp.accept()
-                self.connections += 1
-                connection.close()
-            except OSError:
-                pass
-            try:
-                self.udp.recvfrom(100)
-                self.datagrams += 1
-            except OSError:
-                pass
+            ready, _, _ = select.select(self._sockets, [], [], 0.1)
+            for sock in ready:
+                try:
+                    if sock.type == socket.SOCK_STREAM:
+                        sock.accept()[0].close()
+                        self.connections += 1
+                    else:
+                        sock.recvfrom(100)
+                        self.datagrams += 1
+                except OSError:
+                    pass
 
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=2)
-        self.tcp.close()
-        self.udp.close()
+        for sock in self._sockets:
+            sock.close()
         self.sleeper.kill()
         self.sleeper.wait()
 
     def fill(self, code: str) -> str:
         return (
-            code.replace("TCP_PORT", str(self.tcp_port))
+            code.replace("TCP6_PORT", str(self.tcp6_port))
+            .replace("UDP6_PORT", str(self.udp6_port))
+            .replace("TCP_PORT", str(self.tcp_port))
             .replace("UDP_PORT", str(self.udp_port))
+            .replace("UNIX_PATH", self.unix_path)
+            .replace("ABSTRACT_NAME", self.abstract_name)
             .replace("SECRET_PATH", str(self.secret))
             .replace("HOME_PATH", str(Path.home()))
             .replace("DATA_PATH", str(ROOT / "data"))
@@ -299,6 +323,447 @@ HOSTILE = [
 ]
 
 
+# -- containment: the host's kernel, devices, sockets and other processes ----------------------
+# Each program prints one line per attempt, "<what> <verdict>": the errno name of a refusal, or
+# one of ESCAPES when the attempt worked. Nothing is ever written to /proc/sys, /sys or /dev:
+# a file opened for writing is closed at once, which is proof enough that a write would work.
+
+ESCAPES = ("WRITABLE", "ALLOWED", "CONNECTED", "READABLE", "ROOT", "_uid.0")
+"""Words a program prints only when an attempt got through."""
+
+PRELUDE = """\
+import ctypes, errno, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+def err(number):
+    return errno.errorcode.get(number, str(number))
+def sc(number, *args):
+    result = libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args])
+    return 'ALLOWED' if result >= 0 else err(ctypes.get_errno())
+def wopen(path):
+    try:
+        os.close(os.open(path, os.O_WRONLY))
+    except OSError as error:
+        return err(error.errno)
+    return 'WRITABLE'
+def ropen(path):
+    try:
+        with open(path, 'rb') as handle:
+            handle.read(1)
+    except OSError as error:
+        return err(error.errno)
+    return 'READABLE'
+def reach(family, kind, address):
+    s = socket.socket(family, kind)
+    s.settimeout(2)
+    try:
+        s.connect(address)
+        if kind == socket.SOCK_DGRAM:
+            for _ in range(5):
+                s.send(b'hello')
+    except OSError as error:
+        return err(error.errno)
+    return 'CONNECTED' if kind == socket.SOCK_STREAM else 'sent'
+"""
+
+
+@dataclass(frozen=True)
+class Contained:
+    """A hostile program that must be refused: ``lines`` must all be in its output."""
+
+    name: str
+    code: str
+    lines: tuple[str, ...]
+    language: str = "python"
+    expected: frozenset[Status] = frozenset({Status.OK})
+    message_has: str = ""
+    limits: Limits | None = None
+
+    def source(self) -> str:
+        return PRELUDE + self.code if self.language == "python" else self.code
+
+
+def _c(name: str, code: str, *lines: str, **kw) -> Contained:
+    expected = kw.pop("expected", Status.OK)
+    expected = {expected} if isinstance(expected, Status) else set(expected)
+    return Contained(name, code, tuple(lines), expected=frozenset(expected), **kw)
+
+
+def _sys(name: str, number: int, *args: int, refused: str = "EPERM") -> Contained:
+    """One system call the seccomp filter refuses, with arguments that would do nothing
+    harmful even if it were allowed (NULL pointers, bad descriptors, invalid flags)."""
+    call = ", ".join(str(a) for a in (number, *args))
+    return _c(f"syscall_{name}", f"print('{name}', sc({call}))\n", f"{name} {refused}")
+
+
+def _proc_sys(name: str, entry: str) -> Contained:
+    return _c(
+        f"procsys_{name}",
+        f"print('{name}', wopen('/proc/sys/{entry}'))\n",
+        f"{name} E",  # EACCES (the kernel checks the uid first), EROFS as host root
+    )
+
+
+_CPU_LIMITS = Limits(wall_s=30, cpu_s=2, memory_mb=256, pids=32, file_mb=8, disk_mb=32)
+_BAD_FLAGS = 0xFFFFFFF
+
+CONTAINED = [
+    # /proc/sys: a writable core_pattern or modprobe is code execution as host root.
+    _proc_sys("core_pattern", "kernel/core_pattern"),
+    _proc_sys("modprobe", "kernel/modprobe"),
+    _proc_sys("hostname", "kernel/hostname"),
+    _proc_sys("drop_caches", "vm/drop_caches"),
+    _proc_sys("overcommit", "vm/overcommit_memory"),
+    _proc_sys("ip_forward", "net/ipv4/ip_forward"),
+    _proc_sys("somaxconn", "net/core/somaxconn"),
+    _c(
+        "procsys_every_entry",
+        "found = writable = 0\n"
+        "for top, dirs, files in os.walk('/proc/sys'):\n"
+        "    for f in files:\n"
+        "        found += 1\n"
+        "        if wopen(os.path.join(top, f)) == 'WRITABLE':\n"
+        "            writable += 1\n"
+        "print('entries', found > 100, 'writable', writable)\n"
+        "print('open-for-write', 'WRITABLE' if writable else 'refused')\n",
+        "entries True writable 0",
+    ),
+    _c(
+        "procsys_read_only_mount",
+        "flags = os.statvfs('/proc/sys').f_flag\n"
+        "print('procsys mount', 'read-only' if flags & os.ST_RDONLY else 'WRITABLE')\n",
+        "procsys mount read-only",
+    ),
+    _c(
+        "core_pattern_from_c",
+        "#include <fcntl.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+        'int main(void){ int fd = open("/proc/sys/kernel/core_pattern", O_WRONLY);\n'
+        ' if (fd >= 0) { close(fd); puts("WRITABLE"); } else puts("core_pattern refused");\n'
+        " return 0; }",
+        "core_pattern refused",
+        language="c",
+    ),
+    # Other writable /proc entries and kernel views.
+    _c(
+        "proc_sysrq_kcore_kmsg",
+        "print('sysrq', wopen('/proc/sysrq-trigger'))\n"
+        "print('kcore', ropen('/proc/kcore'))\nprint('kmsg', ropen('/proc/kmsg'))\n",
+        "sysrq E",
+        "kcore E",
+        "kmsg E",
+    ),
+    _c(
+        "proc_keys",
+        "def show(path):\n"
+        "    try:\n        return open(path).read()\n"
+        "    except OSError as error:\n        return err(error.errno)\n"
+        "print('keys', show('/proc/keys'), show('/proc/key-users'))\nprint('done')\n",
+        "done",
+    ),
+    # /sys: absent (bwrap) or read-only (Docker).
+    _c(
+        "sys_entries",
+        "for path in ['/sys/kernel/mm/transparent_hugepage/enabled', '/sys/power/state',\n"
+        "             '/sys/class/net/lo/mtu', '/sys/kernel/uevent_helper',\n"
+        "             '/sys/module/printk/parameters/time']:\n"
+        "    print(path.split('/')[-1], wopen(path))\nprint('done')\n",
+        "enabled E",
+        "state E",
+        "uevent_helper E",
+        "done",
+    ),
+    _c(
+        "sys_cgroup_escape",
+        "import glob\nfound = glob.glob('/sys/fs/cgroup/**/release_agent', recursive=True)\n"
+        "found += glob.glob('/sys/fs/cgroup/*/cgroup.procs') + ['/sys/fs/cgroup/cgroup.procs']\n"
+        "print('cgroup', [wopen(p) for p in found])\n",
+        "cgroup [",
+    ),
+    # Keyrings through the system calls (EPERM from the filter; ENOKEY/EFAULT/EINVAL without).
+    _sys("keyctl", 250, 0, -1, 0),
+    _sys("add_key", 248, 0, 0, 0, 0, -2),
+    _sys("request_key", 249, 0, 0, 0, 0),
+    # Every host socket kind, listeners the test started (the host fixture counts arrivals).
+    _c(
+        "unix_socket_at_host_path",
+        "print('unix', reach(socket.AF_UNIX, socket.SOCK_STREAM, 'UNIX_PATH'))\n",
+        "unix E",
+    ),
+    _c(
+        "abstract_unix_socket",
+        "print('abstract', reach(socket.AF_UNIX, socket.SOCK_STREAM, '\\0ABSTRACT_NAME'))\n",
+        "abstract E",
+    ),
+    _c(
+        "tcp6_to_host_listener",
+        "print('tcp6', reach(socket.AF_INET6, socket.SOCK_STREAM, ('::1', TCP6_PORT)))\n",
+        "tcp6 E",
+    ),
+    _c(
+        "udp6_to_host_listener",
+        "print('udp6', reach(socket.AF_INET6, socket.SOCK_DGRAM, ('::1', UDP6_PORT)))\n"
+        "print('udp4', reach(socket.AF_INET, socket.SOCK_DGRAM, ('127.0.0.1', UDP_PORT)))\n",
+        "udp6 ",
+    ),
+    _c(
+        "only_loopback_interface",
+        "print('interfaces', [name for _, name in socket.if_nameindex()])\n",
+        "interfaces ['lo']",
+    ),
+    # Other processes: tracing and reading memory.
+    _sys("ptrace_traceme", 101, 0),
+    _c(
+        "ptrace_attach_child",
+        "import time\npid = os.fork()\nif pid == 0:\n    time.sleep(5)\n    os._exit(0)\n"
+        "print('attach', sc(101, 16, pid, 0, 0))\nos.kill(pid, 9)\nos.waitpid(pid, 0)\n",
+        "attach EPERM",
+    ),
+    _c(
+        "ptrace_attach_host",
+        "print('host', sc(101, 16, PARENT_PID, 0, 0))\nprint('init', sc(101, 16, 1, 0, 0))\n",
+        "host E",
+        "init E",
+    ),
+    _c(
+        "process_vm_readv_child",
+        "import time\npid = os.fork()\nif pid == 0:\n    time.sleep(5)\n    os._exit(0)\n"
+        "print('readv', sc(310, pid, 0, 0, 0, 0, 0))\nos.kill(pid, 9)\nos.waitpid(pid, 0)\n",
+        "readv EPERM",
+    ),
+    _sys("kcmp", 312, 1, 1, 0, 0, 0),
+    # setuid programs: no-new-privileges (and nosuid mounts) keep them unprivileged.
+    _c(
+        "setuid_binaries",
+        "import subprocess\nfound = subprocess.run('find /usr /bin /sbin -perm -4000 2>/dev/null',"
+        " shell=True, capture_output=True, text=True).stdout.split()\n"
+        "for path in found:  # each one, as an answer would try them\n"
+        "    try:\n"
+        "        subprocess.run([path, '--help'], capture_output=True, timeout=5,\n"
+        "                       stdin=subprocess.DEVNULL)\n"
+        "    except OSError:\n        pass\n"
+        "su = subprocess.run(['su', '-c', 'id -u', 'root'], capture_output=True, text=True,\n"
+        "                    stdin=subprocess.DEVNULL)\n"
+        "print('su', su.returncode, 'ROOT' if su.stdout.strip() == '0' else 'refused')\n"
+        "mount = subprocess.run(['mount', '-t', 'tmpfs', 'none', '/tmp'], capture_output=True)\n"
+        "print('mount', mount.returncode)\n"
+        "passwd = subprocess.run(['passwd', '-S', 'root'], capture_output=True)\n"
+        "print('passwd', passwd.returncode)\nprint('euid', os.geteuid())\n",
+        "su 1 refused",
+        "mount 32",
+        "passwd 1",
+        "euid 65534",
+    ),
+    _c(
+        "become_root_every_way",
+        "for name, call in [('setuid', lambda: os.setuid(0)), ('setgid', lambda: os.setgid(0)),\n"
+        "                   ('setgroups', lambda: os.setgroups([0])),\n"
+        "                   ('chroot', lambda: os.chroot('/tmp'))]:\n"
+        "    try:\n        call()\n        print(name, 'ALLOWED')\n"
+        "    except OSError as error:\n        print(name, err(error.errno))\n"
+        "status = open('/proc/self/status').read()\n"
+        "caps = [l.split()[1] for l in status.splitlines() if l.startswith('Cap')]\n"
+        "print('caps', set(caps), 'nnp', 'NoNewPrivs:\\t1' in status, 'uid', os.getuid())\n",
+        "setuid E",  # EPERM, or EINVAL where uid 0 is not even mapped (bwrap)
+        "setgid E",
+        "setgroups EPERM",
+        "chroot EPERM",
+        "caps {'0000000000000000'} nnp True uid 65534",
+    ),
+    # /dev: no devices to make, none of the host's to open.
+    _c(
+        "dev_mknod_and_block",
+        "import stat\ntry:\n    os.mknod('/tmp/mem', stat.S_IFCHR | 0o600, os.makedev(1, 1))\n"
+        "    print('mknod ALLOWED')\n"
+        "except OSError as error:\n    print('mknod', err(error.errno))\n"
+        "blocks = [n for n in os.listdir('/dev') if stat.S_ISBLK(os.lstat('/dev/' + n).st_mode)]\n"
+        "print('block devices', blocks)\n",
+        "mknod EPERM",
+        "block devices []",
+    ),
+    _c(
+        "dev_mem_kmsg",
+        "for path in ['/dev/mem', '/dev/kmem', '/dev/port', '/dev/kmsg', '/dev/sda', '/dev/vda',\n"
+        "             '/dev/nvme0n1', '/dev/fuse', '/dev/kvm', '/dev/nvidia0', '/dev/dri/card0']:\n"
+        "    print(path, wopen(path), ropen(path))\nprint('done')\n",
+        "/dev/mem E",
+        "/dev/kmsg E",
+        "done",
+    ),
+    # Disk in /dev/shm: inside the disk (Docker) or memory (bwrap) limit.
+    _c(
+        "fill_dev_shm",
+        "i = 0\nwhile True:\n    with open(f'/dev/shm/junk{i}', 'wb') as f:\n"
+        "        f.write(b'0' * 2**22)\n    i += 1\n",
+        expected={Status.OUTPUT_LIMIT, Status.MEMORY_LIMIT},
+        message_has="limit",
+    ),
+    _c(
+        "fill_tmp_many_small_files",
+        "i = 0\nwhile True:\n    with open(f'/tmp/s{i}', 'wb') as f:\n"
+        "        f.write(b'0' * 65536)\n    i += 1\n",
+        expected={Status.OUTPUT_LIMIT, Status.MEMORY_LIMIT},
+        message_has="limit",
+    ),
+    # CPU time is summed over every process and thread of a run.
+    _c(
+        "cpu_four_processes",
+        "import multiprocessing, time\n"
+        "def spin():\n    start = time.process_time()\n"
+        "    while time.process_time() - start < 1.5:\n        pass\n"
+        "workers = [multiprocessing.Process(target=spin) for _ in range(4)]\n"
+        "for w in workers:\n    w.start()\nfor w in workers:\n    w.join()\nprint('ALLOWED 6 s')\n",
+        expected=Status.TIMEOUT,
+        message_has="CPU time limit (2 s",
+        limits=_CPU_LIMITS,
+    ),
+    _c(
+        "cpu_four_threads_c",
+        "#include <pthread.h>\n#include <stdio.h>\n#include <time.h>\n"
+        "static void *spin(void *arg){ struct timespec t; (void)arg; for(;;){\n"
+        " clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); if (t.tv_sec * 1000000000L + t.tv_nsec"
+        " > 1500000000L) return 0; } }\n"
+        "int main(void){ pthread_t t[4]; for(int i=0;i<4;i++) pthread_create(&t[i],0,spin,0);\n"
+        ' for(int i=0;i<4;i++) pthread_join(t[i],0); puts("ALLOWED 6 s"); return 0; }',
+        expected=Status.TIMEOUT,
+        message_has="CPU time limit (2 s",
+        language="c",
+        limits=_CPU_LIMITS,
+    ),
+    # Kernel interfaces the filter refuses (EPERM), with harmless arguments.
+    _sys("unshare", 272, 0),
+    _sys("setns", 308, -1, 0),
+    _sys("mount", 165, 0, 0, 0, 0, 0),
+    _sys("umount2", 166, 0, 0),
+    _sys("pivot_root", 155, 0, 0),
+    _sys("fsopen", 430, 0, 0),
+    _sys("open_tree", 428, -1, 0, 0),
+    _sys("open_by_handle_at", 304, -1, 0, 0),
+    _sys("bpf", 321, 0, 0, 0),
+    _sys("perf_event_open", 298, 0, 0, -1, -1, 0),
+    _sys("userfaultfd", 323, 1),
+    _sys("io_uring_setup", 425, 1, 0),
+    _sys("io_uring_enter", 426, -1, 0, 0, 0, 0, 0),
+    _sys("kexec_load", 246, 0, 0, 0, _BAD_FLAGS),
+    _sys("kexec_file_load", 320, -1, -1, 0, 0, _BAD_FLAGS),
+    _sys("init_module", 175, 0, 0, 0),
+    _sys("finit_module", 313, -1, 0, 0),
+    _sys("delete_module", 176, 0, 0),
+    _sys("clock_settime", 227, 0, 0),
+    _sys("swapon", 167, 0, 0),
+    _sys("syslog", 103, 10, 0, 0),
+    _sys("iopl", 172, 3),
+    _sys("clone3", 435, 0, 0, refused="ENOSYS"),
+    _c(
+        "clone_new_namespaces",
+        "flags = {'user': 0x10000000, 'pid': 0x20000000, 'net': 0x40000000, 'ns': 0x20000,\n"
+        "         'uts': 0x4000000, 'ipc': 0x8000000, 'cgroup': 0x2000000}\n"
+        "for name, flag in flags.items():\n"
+        "    args = [ctypes.c_long(flag | 17)] + [ctypes.c_long(0)] * 4\n"
+        "    pid = libc.syscall(ctypes.c_long(56), *args)\n"
+        "    if pid == 0:\n        os._exit(0)  # a child: the call was allowed\n"
+        "    if pid > 0:\n        os.waitpid(pid, 0)\n"
+        "    print('clone', name, 'ALLOWED' if pid >= 0 else err(ctypes.get_errno()))\n",
+        *(f"clone {n} EPERM" for n in ("user", "pid", "net", "ns", "uts", "ipc", "cgroup")),
+    ),
+    _c(
+        "threads_and_processes_still_work",
+        "import multiprocessing, threading\nt = threading.Thread(target=print, args=('thread',))\n"
+        "t.start()\nt.join()\np = multiprocessing.Process(target=print, args=('process',))\n"
+        "p.start()\np.join()\nprint('exit', p.exitcode)\n",
+        "thread",
+        "process",
+        "exit 0",
+    ),
+    # Hostile file names and trees in the work dir: the caller gets a result, never a crash.
+    _c(
+        "non_utf8_file_names",
+        "open(b'bad-\\xff\\xfe.txt', 'wb').write(b'x')\nopen('good.txt', 'w').write('ok')\n"
+        "print('made')\n",
+        "made",
+    ),
+    _c(
+        "newline_file_names",
+        "open('a\\nb.txt', 'w').write('x')\nopen('\\n', 'w').write('y')\n"
+        "open('-rf', 'w').write('z')\nopen('*', 'w').write('z')\nprint('made')\n",
+        "made",
+    ),
+    _c(
+        "very_long_file_names",
+        "os.makedirs('/'.join(['d' * 250] * 12))\nopen('x' * 255, 'w').write('x')\nprint('made')\n",
+        "made",
+    ),
+    _c(
+        "six_thousand_nested_dirs",
+        "os.chdir('/work')\nfor _ in range(6000):\n    os.mkdir('d')\n    os.chdir('d')\n"
+        "open('deep.txt', 'w').write('deep')\nprint('made')\n",
+        "made",
+    ),
+    _c(
+        "fifo_and_socket_in_workdir",
+        "os.mkfifo('pipe.txt')\ns = socket.socket(socket.AF_UNIX)\ns.bind('sock.txt')\n"
+        "open('real.txt', 'w').write('mine')\nprint('made')\n",
+        "made",
+    ),
+    _c(
+        "symlinks_and_hardlinks_to_host",
+        "os.symlink('/etc', 'etc')\nos.symlink('SECRET_PATH', 'secret.txt')\n"
+        "os.symlink('/proc/1/environ', 'environ.txt')\nos.symlink('secret.txt', 'chain.txt')\n"
+        "try:\n    os.link('/etc/passwd', 'passwd.txt')\n    print('link ALLOWED')\n"
+        "except OSError as error:\n    print('link', err(error.errno))\n"
+        "open('real.txt', 'w').write('mine')\n",
+        "link E",
+    ),
+]
+assert len({c.name for c in CONTAINED}) == len(CONTAINED)
+
+CONTAINED_LIMITS = Limits(
+    wall_s=15, cpu_s=8, memory_mb=256, pids=32, file_mb=8, disk_mb=32, output_bytes=100_000
+)
+_batches: dict[str, dict[str, tuple[Any, int, int]]] = {}
+
+
+def _run_contained(host: Host, backend: str) -> dict[str, tuple[Any, int, int]]:
+    """Every containment program on ``backend``, in one parallel batch (once per module):
+    name -> (result, connections, datagrams) with the host's listener counts over the batch."""
+    if backend not in _batches:
+        before = host.connections, host.datagrams
+        jobs = [
+            {"code": host.fill(c.source()), "language": c.language, "backend": backend,
+             "cache": False, "limits": c.limits or CONTAINED_LIMITS}
+            for c in CONTAINED
+        ]  # fmt: skip
+        results = run_many(jobs, progress=False, max_workers=4)
+        time.sleep(0.3)  # a late datagram still counts
+        counts = host.connections - before[0], host.datagrams - before[1]
+        _batches[backend] = {c.name: (r, *counts) for c, r in zip(CONTAINED, results, strict=True)}
+    return _batches[backend]
+
+
+def check_contained(case: Contained, result: Any) -> None:
+    """Assert that ``case`` was contained (also used for other ways of running it)."""
+    shown = (case.name, result.status, result.message, result.stdout[-800:], result.stderr[-500:])
+    assert result.status in case.expected, shown
+    assert case.message_has in result.message, shown
+    for line in case.lines:
+        assert line in result.stdout, shown
+    for word in ESCAPES:
+        assert word not in result.stdout, shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", backends_here())
+@pytest.mark.parametrize("case", CONTAINED, ids=[c.name for c in CONTAINED])
+def test_contained_program(host, ready, case):
+    result, connections, datagrams = _run_contained(host, ready)[case.name]
+    check_contained(case, result)
+    assert (connections, datagrams) == (0, 0), "a host listener was reached"
+    assert host.secret.read_text() == "the host's secret"
+    assert host.sleeper.poll() is None, "the sandbox killed a host process"
+    if case.name in ("symlinks_and_hardlinks_to_host", "fifo_and_socket_in_workdir"):
+        assert {a["name"] for a in result.artifacts} == {"real.txt"}, result.artifacts
+        assert all(Path(a["path"]).read_text() == "mine" for a in result.artifacts)
+
+
 @pytest.fixture(autouse=True)
 def _nothing_left_behind():
     """After each test: no work dir or cgroup made during it remains (those that existed
@@ -398,3 +863,96 @@ def test_concurrent_runs_do_not_see_each_other(ready):
     for n, result in enumerate(results):
         assert result.status is Status.OK, result.message
         assert result.stdout.strip() == str([f"mine-{n}.txt"])
+
+
+# -- the same programs inside a Streamlit app (apps start outside run()) ----------------------
+
+APP_CASES = [
+    "procsys_core_pattern", "procsys_read_only_mount", "procsys_modprobe", "procsys_drop_caches",
+    "procsys_every_entry",
+    "proc_keys", "proc_sysrq_kcore_kmsg", "syscall_keyctl", "syscall_add_key", "syscall_unshare",
+    "syscall_clone3", "clone_new_namespaces", "unix_socket_at_host_path", "abstract_unix_socket",
+    "tcp6_to_host_listener", "udp6_to_host_listener", "only_loopback_interface",
+    "become_root_every_way", "ptrace_attach_child",
+]  # fmt: skip
+
+# The app's script runs each program at its first run, output captured, and prints one
+# "<<name>>" line with that output as JSON (the app's stdout is the verdict's channel).
+_APP_SCRIPT = """
+import contextlib, io, json
+for name, source in json.loads(PROGRAMS).items():
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        try:
+            exec(source, {'__name__': '__main__'})
+        except BaseException as error:
+            print('CRASH', type(error).__name__, error)
+    print('<<' + name + '>>' + json.dumps(buffer.getvalue()), flush=True)
+print('ALL-DONE', flush=True)
+import streamlit as st
+st.write('checked')
+"""
+
+# A session makes Streamlit run the script: this client (the runtime's Python, which has
+# streamlit's protocol and websockets) asks for one run through the app's host port.
+_SESSION = """
+import asyncio, sys
+import websockets
+from streamlit.proto.BackMsg_pb2 import BackMsg
+async def main():
+    url = f"ws://127.0.0.1:{sys.argv[1]}/_stcore/stream"
+    async with websockets.connect(url, subprotocols=["streamlit"]) as ws:
+        message = BackMsg()
+        message.rerun_script.query_string = ""
+        await ws.send(message.SerializeToString())
+        while True:
+            await ws.recv()
+asyncio.run(main())
+"""
+
+
+def _app_verdicts(app: Any, deadline: float) -> dict[str, str]:
+    import json
+
+    while "ALL-DONE" not in app.stdout and time.monotonic() < deadline and app.alive:
+        time.sleep(0.1)
+    found = {}
+    for line in app.stdout.splitlines():
+        if line.startswith("<<") and ">>" in line:
+            name, _, output = line[2:].partition(">>")
+            found[name] = json.loads(output)
+    return found
+
+
+@pytest.mark.slow
+def test_contained_in_streamlit_app(host):
+    import json
+    import types
+
+    from arena_kit.sandbox.paths import runtime_dir
+    from arena_kit.web.apps import start_app
+
+    python = runtime_dir() / "venv" / "bin" / "python"
+    if (
+        not (runtime_dir() / "venv" / "bin" / "streamlit").exists()
+        and os.environ.get("CI") != "true"
+    ):
+        pytest.skip("the runtime has no streamlit (scripts/setup-runtime.sh)")
+    cases = {c.name: c for c in CONTAINED}
+    programs = {name: host.fill(PRELUDE + cases[name].code) for name in APP_CASES}
+    before = host.connections, host.datagrams
+    app = start_app(_APP_SCRIPT.replace("PROGRAMS", repr(json.dumps(programs))), "streamlit")
+    session = subprocess.Popen([str(python), "-c", _SESSION, str(app.port)])
+    try:
+        verdicts = _app_verdicts(app, time.monotonic() + 60)
+    finally:
+        session.kill()
+        session.wait()
+        app.stop()
+    assert set(verdicts) == set(APP_CASES), (sorted(verdicts), app.stderr[-2000:])
+    for name, output in verdicts.items():
+        shown = types.SimpleNamespace(status=Status.OK, message="", stdout=output, stderr="")
+        assert "CRASH" not in output, (name, output)
+        check_contained(cases[name], shown)
+    time.sleep(0.3)
+    assert (host.connections, host.datagrams) == before, "a host listener was reached"

@@ -83,7 +83,7 @@ def classify_run(raw: RawRun, limits: Limits, language: str) -> tuple[Status, st
         return (
             Status.TIMEOUT,
             f"timeout: the CPU time limit ({limits.cpu_s:g} s, all its processes together) "
-            "was reached",
+            f"was reached{notes}",
         )
     if (
         signal_number in (signals.SIGXCPU, signals.SIGKILL)

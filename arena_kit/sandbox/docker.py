@@ -26,6 +26,7 @@ import struct
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,61 @@ def _client() -> Any:
     return docker.from_env(timeout=120)
 
 
+_CPU_POLL_S = 0.05
+"""How often a run's CPU time is read while it runs (a limit overshoots by at most this much
+per CPU)."""
+
+
+_CPU_FILES = (
+    ("/sys/fs/cgroup/cpuacct/docker/{}/cpuacct.usage", False),
+    ("/sys/fs/cgroup/cpu,cpuacct/docker/{}/cpuacct.usage", False),
+    ("/sys/fs/cgroup/docker/{}/cpu.stat", True),
+    ("/sys/fs/cgroup/system.slice/docker-{}.scope/cpu.stat", True),
+)
+"""Where a local engine's container counts its CPU time (cgroup v1 cgroupfs, v2, systemd)."""
+
+
+class _CpuMeter:
+    """CPU seconds used by every process of one container, read from its cgroup.
+
+    Only for an engine on this machine (its cgroup tree is here): cgroup v1's ``cpuacct``
+    hierarchy or v2's ``cpu.stat``. RLIMIT_CPU alone is per process: four processes of 1.5 s
+    each pass a 2 s limit; summed here they do not.
+    """
+
+    def __init__(self, container_id: str) -> None:
+        self.path: Path | None = None
+        self.v2 = False
+        for pattern, v2 in _CPU_FILES:
+            candidate = Path(pattern.format(container_id))
+            if candidate.is_file():
+                self.path, self.v2 = candidate, v2
+                break
+
+    def seconds(self) -> float | None:
+        """The container's CPU time so far (None when it cannot be read)."""
+        if self.path is None:
+            return None
+        try:
+            text = self.path.read_text()
+        except OSError:
+            return None
+        if not self.v2:
+            return int(text) / 1e9
+        for line in text.splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+        return None
+
+
 def _read_frames(
-    sock: Any, deadline: float, cap: int
-) -> tuple[bytearray, bytearray, bool, bool, bool]:
-    """Read a multiplexed exec stream: (stdout, stderr, truncated, exceeded, timed_out)."""
+    sock: Any, deadline: float, cap: int, over_cpu: Callable[[], bool] | None = None
+) -> tuple[bytearray, bytearray, bool, bool, bool, bool]:
+    """Read a multiplexed exec stream:
+    (stdout, stderr, truncated, exceeded, timed_out, cpu_exceeded).
+
+    ``over_cpu`` is asked every :data:`_CPU_POLL_S` whether the run used up its CPU time.
+    """
     raw = sock._sock
     raw.setblocking(False)
     buffers = {1: bytearray(), 2: bytearray()}
@@ -101,8 +153,11 @@ def _read_frames(
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return buffers[1], buffers[2], truncated, exceeded, True
-        ready, _, _ = select.select([raw], [], [], remaining)
+            return buffers[1], buffers[2], truncated, exceeded, True, False
+        wait = remaining if over_cpu is None else min(remaining, _CPU_POLL_S)
+        ready, _, _ = select.select([raw], [], [], wait)
+        if over_cpu is not None and over_cpu():
+            return buffers[1], buffers[2], truncated, exceeded, False, True
         if not ready:
             continue
         try:
@@ -110,7 +165,7 @@ def _read_frames(
         except BlockingIOError:
             continue
         if not chunk:
-            return buffers[1], buffers[2], truncated, exceeded, False
+            return buffers[1], buffers[2], truncated, exceeded, False, False
         pending += chunk
         while len(pending) >= 8:
             stream, size = struct.unpack(">BxxxL", pending[:8])
@@ -126,7 +181,7 @@ def _read_frames(
             else:
                 buffer += data
         if exceeded:
-            return buffers[1], buffers[2], truncated, exceeded, False
+            return buffers[1], buffers[2], truncated, exceeded, False, False
 
 
 def _running(container: _Container) -> bool:
@@ -184,10 +239,6 @@ class _Container:
         tmpfs = f"size={limits.disk_mb}m,mode=1777,exec"
         environment = dict(_ENV)
         command = ["sleep", "86400"]
-        if files:  # unpacked by the container's first command: one round trip less
-            environment["ARENA_FILES"] = _pack(files)
-            command = ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work '
-                       "&& unset ARENA_FILES && exec sleep 86400"]  # fmt: skip
         api = client.api
         # The low-level calls: ``containers.run`` asks the engine to inspect the new container
         # between create and start, a round trip a cold run does not need.
@@ -195,6 +246,7 @@ class _Container:
             network_mode="none",
             read_only=True,
             tmpfs={"/work": tmpfs, "/tmp": tmpfs},
+            shm_size=f"{limits.disk_mb}m",  # /dev/shm is disk too (the engine's default: 64 MB)
             cap_drop=["ALL"],
             security_opt=_security_options(),
             pids_limit=limits.pids,
@@ -228,8 +280,11 @@ class _Container:
         self.killed = False
         self.pids_refused = 0
         self.oom_kills = 0
-        self.pending_files: str | None = None
+        self.pending_files: str | None = _pack(files) if files else None
+        """Files for ``/work``, unpacked by the next command: no round trip of their own. (Not
+        by the container's own first command: an exec could start before that finished.)"""
         self.peak_bytes: int | None = None
+        self.cpu_meter: _CpuMeter | None = None
         self.left_files = True
         """Whether the last command (run with ``inputs``) left files in /work (see exec)."""
 
@@ -248,8 +303,12 @@ class _Container:
         cap: int,
         env: dict[str, str] | None = None,
         inputs: tuple[str, ...] | None = None,
+        cpu_s: float | None = None,
     ) -> RawRun:
         """Run ``command`` in the container.
+
+        With ``cpu_s``, the command is killed once the container's processes together used
+        that much more CPU time than when it started (see :class:`_CpuMeter`).
 
         With ``inputs`` (names and glob patterns of the files that are not results), a
         line after the program's output tells whether it left any other file in ``/work``
@@ -266,7 +325,7 @@ class _Container:
                        '[ -e "$f" ] || [ -L "$f" ] || continue; case "${f#/work/}" in '
                        f"{patterns}) ;; *) printf '\\n%s\\n' {mark.decode()}; break;; esac; "
                        "done; exit $rc", "sh", *command]  # fmt: skip
-        if self.pending_files is not None:  # a warm container: its files ride on this command
+        if self.pending_files is not None:  # the job's files ride on its first command
             env = {**(env or {}), "ARENA_FILES": self.pending_files}
             command = ["sh", "-c", 'printf %s "$ARENA_FILES" | base64 -d | tar -x -C /work '
                        '&& unset ARENA_FILES && exec "$@"', "sh", *command]  # fmt: skip
@@ -275,15 +334,16 @@ class _Container:
             self.container.id, command, stdout=True, stderr=True, environment=env or {},
             workdir="/work", user=SANDBOX_USER,
         )["Id"]  # fmt: skip
+        over_cpu = self._cpu_watch(cpu_s)
         sock = api.exec_start(exec_id, socket=True)
         try:
-            stdout, stderr, truncated, exceeded, timed_out = _read_frames(
-                sock, started + wall_s, cap + len(mark) + 2
+            stdout, stderr, truncated, exceeded, timed_out, cpu_exceeded = _read_frames(
+                sock, started + wall_s, cap + len(mark) + 2, over_cpu
             )
         finally:
             with contextlib.suppress(Exception):
                 sock.close()
-        if timed_out or exceeded:
+        if timed_out or exceeded or cpu_exceeded:
             self.kill()
         exit_code = None
         for _ in range(200):
@@ -311,7 +371,33 @@ class _Container:
             exit_code=exit_code, signal=signal_number, stdout=bytes(stdout),
             stderr=bytes(stderr), truncated=truncated, output_exceeded=exceeded,
             timed_out=timed_out, wall_s=wall, cpu_s=None, peak_mb=None,
+            cpu_exceeded=cpu_exceeded,
         )  # fmt: skip
+
+    def _cpu_watch(self, cpu_s: float | None) -> Callable[[], bool] | None:
+        """A check that the CPU time used from now on is over ``cpu_s`` (None: no meter)."""
+        if cpu_s is None:
+            return None
+        if self.cpu_meter is None:
+            self.cpu_meter = _CpuMeter(self.container.id)
+        meter = self.cpu_meter
+        start = meter.seconds()
+        if start is None:
+            return None  # a remote engine: RLIMIT_CPU (per process) is the only limit
+        budget = cpu_s
+
+        def over_cpu() -> bool:
+            now = meter.seconds()
+            return now is not None and now - start > budget
+
+        return over_cpu
+
+    @property
+    def counts_cpu(self) -> bool:
+        """Whether this container's CPU time is summed over its processes (local engine)."""
+        if self.cpu_meter is None:
+            self.cpu_meter = _CpuMeter(self.container.id)
+        return self.cpu_meter.path is not None
 
     def stats(self) -> CgroupStats:
         result = CgroupStats(peak_bytes=self.peak_bytes)
@@ -503,9 +589,11 @@ class DockerBackend(Backend):
                     return result
             container.set_memory(limits.memory_mb)
             exclude = {runtime.source, *job.files, *runtime.runtime.outputs}
+            if container.counts_cpu:  # all its processes together, besides RLIMIT_CPU
+                enforced.append("cpu:cgroup")
             raw = container.exec(list(runtime.run), wall_s=limits.wall_s,
                                  cap=limits.output_bytes, env=env,
-                                 inputs=tuple(sorted(exclude)))  # fmt: skip
+                                 inputs=tuple(sorted(exclude)), cpu_s=limits.cpu_s)  # fmt: skip
             container.read_cgroup_counts()
             stats = container.stats()
             raw.stats = stats

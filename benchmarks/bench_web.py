@@ -2,16 +2,16 @@
 
     .venv/bin/python benchmarks/bench_web.py [--repeat 5] [--app-repeat 3] [--only react,...]
 
-On a warm machine (the browser started once, the sandbox runtime and npm cache set up): for
-each bundled sample (HTML, JavaScript, React, Vue, Mermaid, Markdown, PyGame, Streamlit,
-Gradio), ``execute_response(markdown)`` is timed end to end — detection, build, sandbox,
-render, screenshot — ``--repeat`` times (``--app-repeat`` for the app servers); the median
-and the range are printed with the goal (3 s; 8 s for app servers) and the load average, since
-a busy machine slows every figure. App servers are timed twice: cold (a fresh sandbox that
-imports Streamlit/Gradio) and with a warm pool (``keep_warm``: the import already paid,
+On a warm machine (the browser started once, in its sandbox; the sandbox runtime and npm cache
+set up): for each bundled sample (HTML, JavaScript, React, Vue, Mermaid, Markdown, PyGame,
+Streamlit, Gradio), ``execute_response(markdown)`` is timed end to end — detection, build,
+sandbox, render, screenshot — ``--repeat`` times (``--app-repeat`` for the app servers); the
+median and the range are printed with the goal (3 s; 8 s for app servers) and the load average,
+since a busy machine slows every figure. App servers are timed twice: cold (a fresh sandbox
+that imports Streamlit/Gradio) and with a warm pool (``keep_warm``: the import already paid,
 ``--pool-wait`` seconds between runs for the pool to refill). PyGame's figure includes its
-capture time (``duration_s``, 2 s by default). Runs are ``--idle`` seconds apart (default
-1 s), as when a person looks at each result: the browser opens the next page's tab then.
+capture time (``duration_s``, 2 s by default). Runs are ``--idle`` seconds apart (default 1 s),
+as when a person looks at each result: the browser opens the next page's tab then.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def main() -> None:
     started = time.perf_counter()
     get_browser().warm()
     print(f"browser start (once per process): {time.perf_counter() - started:.2f} s")
+    # Its processes are listed only when it runs in its sandbox (older trees: no such call).
+    sandboxed = bool(getattr(get_browser(), "pids", list)())
+    print(f"browser: {'sandboxed (bwrap, own network namespace)' if sandboxed else 'direct'}")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
     print(f"{'environment':<24}{'median s':>10}{'min s':>8}{'max s':>8}{'goal s':>8}  status")
     runs = [(e, False) for e in wanted]

@@ -589,7 +589,7 @@ CONTAINED = [
         "/dev/kmsg E",
         "done",
     ),
-    # Disk in /dev/shm: inside the disk (Docker) or memory (bwrap) limit.
+    # Disk in /dev/shm: a size-limited tmpfs on both backends (memory counts it too).
     _c(
         "fill_dev_shm",
         "i = 0\nwhile True:\n    with open(f'/dev/shm/junk{i}', 'wb') as f:\n"

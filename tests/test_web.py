@@ -250,9 +250,13 @@ def _result(tmp_path: Path, page: str) -> ExecutionResult:
 def test_show_uses_a_scripts_only_sandboxed_iframe_with_a_no_network_policy(tmp_path):
     shown = display.show(_result(tmp_path, "<html><head></head><body>hi</body></html>")).html
     frames = re.findall(r"<iframe[^>]*>", shown)
-    assert len(frames) == 1
+    assert len(frames) == 1  # the wrapper frame; the page's own frame is inside it
     assert 'sandbox="allow-scripts"' in frames[0] and "allow-same-origin" not in shown
-    srcdoc = html.unescape(re.search(r'srcdoc="([^"]*)"', frames[0]).group(1))
+    wrapper = html.unescape(re.search(r'srcdoc="([^"]*)"', frames[0]).group(1))
+    assert "frame-src 'none'" in html.unescape(re.search(r'content="([^"]*)"', wrapper).group(1))
+    inner = re.findall(r"<iframe[^>]*>", wrapper)
+    assert len(inner) == 1 and 'sandbox="allow-scripts"' in inner[0]
+    srcdoc = html.unescape(re.search(r'srcdoc="([^"]*)"', inner[0]).group(1))
     assert srcdoc.index("Content-Security-Policy") < srcdoc.index("hi")
     policy = html.unescape(re.search(r'content="([^"]*)"', srcdoc).group(1))
     assert "connect-src 'none'" in policy and "default-src 'none'" in policy

@@ -38,7 +38,7 @@ from .workdir import WorkDir, give_to_sandbox
 
 MPL_DIR = ".matplotlib"  # a job's matplotlib config dir, seeded from the primed font cache
 
-__all__ = ["BwrapBackend", "bwrap_command"]
+__all__ = ["BwrapBackend", "bwrap_command", "system_view"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _BASE_ENV = {
@@ -109,6 +109,17 @@ def _proc_covers() -> list[str]:
     ]  # fmt: skip
 
 
+def system_view() -> list[str]:
+    """bwrap arguments for the read-only system every sandbox sees (programs and the page
+    renderer alike): ``/usr`` and the root links, the prepared ``/etc``, ``/proc`` with
+    :func:`_proc_covers`, and a minimal ``/dev``."""
+    return [
+        *_root_layout(),
+        *["--ro-bind", str(etc_view()), "/etc"],  # one mount: see etcview
+        *["--proc", "/proc", *_proc_covers(), "--dev", "/dev"],
+    ]
+
+
 def bwrap_command(
     work: Path,
     command: list[str],
@@ -148,10 +159,10 @@ def bwrap_command(
     # do not make a sandbox started by root safe: confine.exec_line starts it as another uid.
     uid = str(configured_uid())
     argv += ["--unshare-user", "--uid", uid, "--gid", uid, "--disable-userns", "--cap-drop", "ALL"]
-    argv += _root_layout()
-    argv += ["--ro-bind", str(etc_view()), "/etc"]  # one mount: see etcview
-    argv += ["--proc", "/proc", *_proc_covers(), "--dev", "/dev"]
+    argv += system_view()
+    # /dev/shm is disk too: its own size-limited tmpfs (bwrap's --dev leaves it unbounded).
     argv += ["--size", str(tmp_mb * 2**20), "--tmpfs", "/tmp"]
+    argv += ["--size", str(tmp_mb * 2**20), "--tmpfs", "/dev/shm"]
     runtime = runtime_dir()
     if runtime.is_dir():
         argv += ["--ro-bind", str(runtime), SANDBOX_RUNTIME]

@@ -12,7 +12,8 @@ caches live in ``/var/cache/arena-kit`` (see :mod:`arena_kit.sandbox.paths`), ne
 ``/root`` (mode 0700), and :func:`unreachable` names a path that is not.
 
 ``ARENA_KIT_UNSAFE_DISABLE`` (tests only) turns named layers off — ``uid``, ``seccomp``,
-``procsys``, ``browserns`` — so that the hostile tests can show they fail without them.
+``procsys``, ``browserns``, ``browserfilter`` — so that the hostile tests can show they fail
+without them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = [
     "drops_privileges",
 ]
 
-LAYERS = ("uid", "seccomp", "procsys", "browserns")
+LAYERS = ("uid", "seccomp", "procsys", "browserns", "browserfilter")
 """The layers a test may switch off (one at a time) to prove that a hostile test can fail."""
 
 SHELL = "/bin/sh"

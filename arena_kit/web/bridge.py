@@ -5,6 +5,10 @@ bridge listens on ``127.0.0.1:<free port>`` of the host and, for each connection
 matching connection from a thread that has entered the sandbox's network namespace
 (``setns(2)``, which moves only the calling thread); then it copies bytes both ways. The app
 stays without any network of its own; only this one port is exposed, on loopback only.
+
+The same relay runs the other way for the sandboxed page renderer: its listening socket is
+made by a thread inside the browser's namespace (a socket stays in the namespace it was made
+in), and each connection is relayed to one host loopback port.
 """
 
 from __future__ import annotations
@@ -54,29 +58,78 @@ def sandbox_netns(root_pid: int) -> int | None:
     return None
 
 
+def _listen(port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        listener.listen(64)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def _listen_in(netns_fd: int, port: int) -> socket.socket:
+    """A listening socket on ``127.0.0.1:port`` of the namespace ``netns_fd``, made by a
+    short-lived thread that enters it (the caller's thread stays where it is)."""
+    made: list[socket.socket] = []
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            if _libc().setns(netns_fd, _CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns: " + os.strerror(ctypes.get_errno()))
+            made.append(_listen(port))
+        except BaseException as error:  # handed to the caller
+            failed.append(error)
+
+    thread = threading.Thread(target=make, name="arena-kit-bridge-listen", daemon=True)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return made[0]
+
+
 class Bridge:
-    """Relay ``127.0.0.1:port`` (host) to ``127.0.0.1:inner_port`` in the namespace ``netns_fd``.
+    """Relay ``127.0.0.1:port`` to ``127.0.0.1:inner_port`` in the namespace ``netns_fd``.
 
     The listening port is taken at construction (so it can be given to the app before it
     starts); :meth:`attach` names the namespace once the sandbox exists.
+
+    Parameters
+    ----------
+    inner_port
+        The port connected to, in the namespace given to :meth:`attach`.
+    listen_netns
+        Listen in this network namespace (an open fd, not taken over) instead of the
+        host's: the page renderer's.
+    listen_port
+        The port to listen on (0: a free one).
     """
 
-    def __init__(self, inner_port: int) -> None:
+    def __init__(
+        self, inner_port: int, *, listen_netns: int | None = None, listen_port: int = 0
+    ) -> None:
         self.inner_port = inner_port
-        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
+        if listen_netns is None:
+            self._listener = _listen(listen_port)
+        else:
+            self._listener = _listen_in(listen_netns, listen_port)
         self.port: int = self._listener.getsockname()[1]
         self._netns: int | None = None
+        self._attached = False
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def attach(self, netns_fd: int) -> None:
-        """Start relaying into the namespace of ``netns_fd`` (the bridge owns the fd)."""
+    def attach(self, netns_fd: int | None) -> None:
+        """Start relaying into the namespace of ``netns_fd`` (the bridge owns the fd), or
+        into this process's own (None)."""
         self._netns = netns_fd
+        self._attached = True
         self._thread = threading.Thread(target=self._accept, name="arena-kit-bridge", daemon=True)
         self._thread.start()
 
@@ -92,14 +145,14 @@ class Bridge:
 
     def _relay(self, client: socket.socket) -> None:
         with self._lock:
-            if self._closed or self._netns is None:
+            if self._closed or not self._attached:
                 client.close()
                 return
             self._open.add(client)
         upstream: socket.socket | None = None
         try:
             # This thread moves into the sandbox's namespace for good; it ends with the relay.
-            if _libc().setns(self._netns, _CLONE_NEWNET) != 0:
+            if self._netns is not None and _libc().setns(self._netns, _CLONE_NEWNET) != 0:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.inner_port), timeout=5)
             upstream.settimeout(None)

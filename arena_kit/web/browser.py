@@ -1,11 +1,16 @@
 """Screenshots with Playwright driving the system Chromium; one browser serves many pages.
 
-The pages are untrusted code. The browser is launched with every connection sent to a proxy
-that does not exist (a loopback port bound but never listened on), loopback included
-(``<-loopback>`` removes Chromium's implicit bypass), WebRTC held to the proxy too, and each
-page's requests are intercepted: the page itself and CDN files found in the local cache are
-answered by arena-kit, everything else is aborted. A live app's context may reach exactly one
-``127.0.0.1:port`` (the bridge to the app's sandbox) and nothing else.
+The pages are untrusted code, so the browser runs in the sandbox (see
+:mod:`arena_kit.web.browser_sandbox`): an unprivileged uid, the seccomp filter, a read-only
+system and a network namespace of its own with only a loopback device. A page that got past
+everything below would still find no one to talk to.
+
+The second layer, inside: every connection is sent to a proxy that does not exist (a loopback
+port bound but never listened on), loopback included (``<-loopback>`` removes Chromium's
+implicit bypass); WebRTC may not use UDP other than through that proxy; and each page's
+requests are intercepted: the page itself and CDN files found in the local cache are answered
+by arena-kit, everything else is aborted. A live app's context may reach exactly one
+``127.0.0.1:port``: a bridge inside the browser's namespace to the app's host port.
 
 Playwright's synchronous API belongs to one thread, so the browser lives on a worker thread
 and calls from any thread are queued to it.
@@ -29,7 +34,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..errors import ArenaKitError
+from ..sandbox.confine import disabled
 from .assets import cdn_file
+from .bridge import Bridge
+from .browser_sandbox import BrowserSandbox
 from .build import Page
 
 __all__ = [
@@ -47,10 +55,16 @@ PAGE_URL = "http://page.arena.invalid/"
 """The address a page is served at (answered by the interceptor, never resolved)."""
 VIEWPORT = {"width": 1024, "height": 768}
 MAX_HEIGHT = 4000
+WEBRTC_POLICY = "--webrtc-ip-handling-policy=disable_non_proxied_udp"
+"""WebRTC uses no UDP except through a proxy: no STUN or TURN datagram leaves the browser.
+(``--force-webrtc-ip-handling-policy``, used before, is no switch of Chromium 156: datagrams
+reached a loopback listener with it.)"""
+# Chromium's own sandbox needs user namespaces, which arena-kit's sandbox refuses inside it:
+# the browser as a whole is the sandboxed unit.
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--disable-dev-shm-usage", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-dev-shm-usage", WEBRTC_POLICY,
     "--disable-features=MediaRouter,OptimizationHints,Translate",
 ]  # fmt: skip
 T = TypeVar("T")
@@ -117,6 +131,7 @@ class Browser:
         self._playwright: Any = None
         self._browser: Any = None
         self._dead_socket: socket.socket | None = None
+        self._sandbox: BrowserSandbox | None = None
         self._spare: tuple[Any, Any] | None = None
         self._mermaid: Any = None
         self.launches = 0
@@ -159,24 +174,39 @@ class Browser:
                 "'playwright install': arena-kit drives the system Chromium)"
             ) from error
         # A port that is bound but never listened on: the proxy every request is sent to
-        # refuses them all, and nothing else can ever answer on it.
+        # refuses them all, and nothing else can ever answer on it (in the browser's own
+        # namespace nothing listens at all, but for the bridges of render_url).
         self._dead_socket = socket.socket()
         self._dead_socket.bind(("127.0.0.1", 0))
         dead = self._dead_socket.getsockname()[1]
+        args = list(CHROMIUM_ARGS)
+        if _filtering():
+            args += [f"--proxy-server=http://127.0.0.1:{dead}", "--proxy-bypass-list=<-loopback>"]
+        else:
+            args.remove(WEBRTC_POLICY)
+        options: dict[str, Any] = {"executable_path": _chromium()}
+        if not disabled("browserns"):
+            if shutil.which("bwrap") is None:  # never fall back to an unsandboxed browser
+                raise BrowserUnavailableError(
+                    "bubblewrap is not installed and the page renderer runs in its sandbox: "
+                    "run scripts/setup-system.sh (apt-get install bubblewrap)"
+                )
+            self._sandbox = BrowserSandbox(_chromium())
+            options = self._sandbox.launch_options()
         self._playwright = sync_playwright().start()
         self._browser = self._playwright.chromium.launch(
-            executable_path=_chromium(),
-            args=[
-                *CHROMIUM_ARGS,
-                f"--proxy-server=http://127.0.0.1:{dead}",
-                "--proxy-bypass-list=<-loopback>",
-            ],  # fmt: skip
-            handle_sigint=False,
-            handle_sigterm=False,
-            handle_sighup=False,
+            args=args, handle_sigint=False, handle_sigterm=False, handle_sighup=False, **options
         )
+        if self._sandbox is not None:
+            self._sandbox.attach()
         self.launches += 1
         return self._browser
+
+    def pids(self) -> list[int]:
+        """The processes of the sandboxed browser (empty before it starts, or when a test
+        turned the browser's sandbox off)."""
+        sandbox = self._sandbox
+        return sandbox.pids() if sandbox is not None else []
 
     def _shutdown(self) -> None:
         for closing in (self._browser, self._playwright):
@@ -185,6 +215,9 @@ class Browser:
                     closing.close() if closing is self._browser else closing.stop()
         self._browser = self._playwright = None
         self._spare = self._mermaid = None
+        if self._sandbox is not None:
+            self._sandbox.close()  # what the browser's close left behind, and its cgroup
+            self._sandbox = None
         if self._dead_socket is not None:
             self._dead_socket.close()
             self._dead_socket = None
@@ -240,7 +273,7 @@ class Browser:
     def _new_context(self, allow_port: int | None = None) -> Any:
         browser = self._ensure()
         options: dict[str, Any] = {"viewport": self.viewport, "service_workers": "block"}
-        if allow_port is not None:
+        if allow_port is not None and _filtering():
             dead = self._dead_socket.getsockname()[1] if self._dead_socket else 9
             options["proxy"] = {
                 "server": f"http://127.0.0.1:{dead}",
@@ -273,6 +306,9 @@ class Browser:
                         content_type=kind,
                         headers={"Access-Control-Allow-Origin": "*"},
                     )
+                    return
+                if not _filtering():
+                    request_route.continue_()  # a test showing that this layer matters
                     return
                 result.blocked.append(url)
                 request_route.abort("blockedbyclient")
@@ -349,6 +385,8 @@ class Browser:
         def route(request_route: Any) -> None:
             if request_route.request.url == PAGE_URL:
                 request_route.fulfill(body=host, content_type="text/html; charset=utf-8")
+            elif not _filtering():
+                request_route.continue_()
             else:
                 request_route.abort("blockedbyclient")
 
@@ -492,13 +530,22 @@ class Browser:
     ) -> Render:
         started = time.monotonic()
         result = Render(png=None)
-        context = self._new_context(allow_port=port)
+        bridge = self._bridge(port)
+        try:
+            context = self._new_context(allow_port=port)
+        except BaseException:
+            if bridge is not None:
+                bridge.close()
+            raise
         try:
             prefix = f"http://127.0.0.1:{port}/"
 
             def route(request_route: Any) -> None:
                 target = request_route.request.url
                 if target.startswith(prefix) or target.startswith(("data:", "blob:")):
+                    request_route.continue_()
+                    return
+                if not _filtering():
                     request_route.continue_()
                     return
                 result.blocked.append(target)
@@ -530,8 +577,22 @@ class Browser:
         finally:
             with contextlib.suppress(Exception):
                 context.close()
+            if bridge is not None:
+                bridge.close()
         result.wall_s = time.monotonic() - started
         return result
+
+    def _bridge(self, port: int) -> Bridge | None:
+        """The way from the browser's namespace to ``127.0.0.1:port`` of the host (None: the
+        browser is in the host's namespace, a test turned its sandbox off)."""
+        self._ensure()
+        return self._sandbox.bridge(port) if self._sandbox is not None else None
+
+
+def _filtering() -> bool:
+    """Whether requests are aborted and WebRTC held to the dead proxy (always, unless a test
+    turned this layer off to show that its hostile tests then fail)."""
+    return not disabled("browserfilter")
 
 
 _shared: Browser | None = None

@@ -26,7 +26,7 @@ from . import cgroups, reaper
 from .artifacts import collect_files, extract_data_urls
 from .backend import Backend, Job, register_backend
 from .classify import record_build, record_run
-from .confine import configured_uid, disabled, sandbox_uid, unreachable
+from .confine import configured_uid, disabled, drops_privileges, sandbox_uid, unreachable
 from .etcview import etc_view
 from .limits import Limits
 from .paths import artifacts_dir, cache_dir, runtime_dir, work_root
@@ -234,6 +234,9 @@ def _take_launcher(memory_mb: int, pids: int) -> Launcher | None:
     launcher = _launchers.take()
     _launchers.refill()
     if launcher is None:
+        return None
+    if launcher.dropped != drops_privileges():  # made before a test switched the uid layer
+        reaper.defer(launcher.discard)
         return None
     try:
         launcher.group.set_limits(memory_mb * 2**20, pids)

@@ -30,6 +30,7 @@ __all__ = [
     "sandbox_uid",
     "configured_uid",
     "drops_privileges",
+    "drop_command",
 ]
 
 LAYERS = ("uid", "seccomp", "procsys", "browserns", "browserfilter")
@@ -72,18 +73,25 @@ def sandbox_uid() -> int:
     return configured_uid() if drops_privileges() else os.geteuid()
 
 
-def _setpriv(uid: int) -> list[str]:
+def drop_command() -> list[str]:
+    """The ``setpriv`` prefix that drops to :func:`sandbox_uid` (no groups, no capabilities,
+    no-new-privs), or ``[]`` when there is nothing to drop (not root, or the layer is off)."""
+    if not drops_privileges():
+        return []
+    uid = sandbox_uid()
     return [
         "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
         "--bounding-set=-all", "--no-new-privs", "--",
     ]  # fmt: skip
 
 
-def exec_line(argv: list[str], *, reserved_fds: Iterable[int] = ()) -> str:
+def exec_line(argv: list[str], *, reserved_fds: Iterable[int] = (), dropped: bool = False) -> str:
     """The shell command (for :data:`SHELL`) that execs the bwrap command line ``argv``:
     as root through ``setpriv`` (the sandbox uid, no groups, no capabilities,
     no-new-privs), with the seccomp filter on a descriptor the shell opens.
-    ``reserved_fds`` are descriptor numbers already in use in that shell.
+    ``reserved_fds`` are descriptor numbers already in use in that shell; ``dropped`` says
+    that shell already runs as the sandbox uid (a launcher that dropped while it waited: see
+    :class:`~arena_kit.sandbox.process.Launcher`), so no ``setpriv`` is needed.
     """
     from .seccomp import bpf_path
 
@@ -95,8 +103,8 @@ def exec_line(argv: list[str], *, reserved_fds: Iterable[int] = ()) -> str:
         fd = next(n for n in _SECCOMP_FDS if n not in set(reserved_fds))
         command[1:1] = ["--seccomp", str(fd)]
         redirect = f" {fd}<{shlex.quote(str(bpf_path()))}"
-    if drops_privileges():
-        command = [*_setpriv(sandbox_uid()), *command]
+    if not dropped:
+        command = [*drop_command(), *command]
     return f"exec {shlex.join(command)}{redirect}"
 
 

@@ -7,6 +7,7 @@ import json
 import os
 import select
 import selectors
+import shlex
 import signal
 import subprocess
 import time
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cgroups import Cgroup, CgroupStats
-from .confine import SHELL, exec_line
+from .confine import SHELL, drop_command, exec_line
 
 __all__ = ["Launcher", "RawRun", "Started", "run_process"]
 
@@ -83,7 +84,17 @@ class Launcher:
         """Whether it waits in a network namespace of its own (only a loopback device, up)
         for the sandbox to inherit, instead of bwrap making one (~4 ms of its start)."""
         join = " && ".join(f"echo $$ > {path}" for path in group.procs_files)
-        script = f'{join} && read -r line && eval "$line"'
+        wait = 'read -r line && eval "$line"'
+        # The uid drop happens here, while it waits, not in the run: the root-only steps
+        # (cgroup, network namespace) are done, so the shell that reads the run's line is
+        # already the sandbox uid, and the run's line execs bwrap directly (one exec less).
+        drop = drop_command()
+        self.dropped = bool(drop)
+        """Whether it already runs as the sandbox uid (it then refuses nothing root-only)."""
+        if drop:
+            wait = shlex.join([*drop, SHELL, "-c", wait, "arena-launcher"])
+            wait = f"exec {wait}"
+        script = f"{join} && {wait}"
         command = [SHELL, "-c", script, "arena-launcher"]
         if netns:
             command = ["unshare", "--net", "--", SHELL, "-c",
@@ -194,7 +205,8 @@ class Started:
         self.process = launcher.process
         self.pidfd = launcher.pidfd
         self.started = time.monotonic()
-        line = _wrapper(rlimits, f"{exec_line(argv)} </dev/null") + "\n"
+        line = _wrapper(rlimits, f"{exec_line(argv, dropped=launcher.dropped)} </dev/null")
+        line += "\n"
         assert self.process.stdin is not None
         with contextlib.suppress(BrokenPipeError):
             self.process.stdin.write(line.encode())
@@ -262,6 +274,9 @@ class Started:
         selector.register(pidfd, selectors.EVENT_READ)
         exited_at: float | None = None
         status = rusage = None
+        # No CPU can be over the limit before that much wall time passed (per CPU): a short
+        # run never reads the cgroup while it runs, a long one every _CPU_POLL_S.
+        next_cpu_check = started + (cpu_s or 0.0) / max(1, os.cpu_count() or 1)
         try:
             while True:
                 now = time.monotonic()
@@ -274,10 +289,12 @@ class Started:
                 timeout = max(0.0, (deadline if exited_at is None else exited_at + 0.5) - now)
                 if watch_cpu and exited_at is None:
                     assert cgroup is not None and cpu_s is not None
-                    if (cgroup.cpu_seconds() or 0.0) > cpu_s:
-                        cpu_exceeded = True
-                        break
-                    timeout = min(timeout, _CPU_POLL_S)
+                    if now >= next_cpu_check:
+                        if (cgroup.cpu_seconds() or 0.0) > cpu_s:
+                            cpu_exceeded = True
+                            break
+                        next_cpu_check = now + _CPU_POLL_S
+                    timeout = min(timeout, max(0.0, next_cpu_check - now))
                 for key, _ in selector.select(timeout):
                     fd = int(key.fd)
                     if fd == pidfd:

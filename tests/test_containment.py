@@ -196,3 +196,63 @@ def test_seccomp_profile_docker(ready, monkeypatch):
     monkeypatch.setenv("ARENA_KIT_UNSAFE_DISABLE", "seccomp")
     outcome = _contained(ready, names)
     assert outcome["syscall_io_uring_setup"] is False, outcome
+
+
+NORMAL_USER = 4242
+"""A uid with no account, standing in for a person who runs the workbench without root."""
+
+
+def test_as_a_normal_user_nothing_is_writable_and_the_keys_are_hidden(sandbox_tmp_path):
+    """The workbench run by a normal user: its sandbox has that user's uid; /proc/sys is still
+    refused and /proc/keys still masked (the caches are root's and only read: a shared,
+    read-only cache works)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become another user for the test")
+    import subprocess
+    import sys
+
+    from arena_kit.sandbox.paths import cache_dir
+
+    marker = f"arena-normal-user-{os.getpid()}-{time.monotonic_ns()}"
+    home = sandbox_tmp_path / "home"
+    home.mkdir()
+    os.chown(home, NORMAL_USER, NORMAL_USER)
+    script = (
+        "from arena_kit.sandbox import run\n"
+        f"r = run({REPRODUCTION!r}, 'python', backend='bwrap', cache=False)\n"
+        "print('REPRO', r.status.value, 'WRITABLE' in r.stdout)\n"
+        "k = run(\"print(open('/proc/keys').read() or 'EMPTY')\", 'python', backend='bwrap',"
+        " cache=False)\n"
+        "print('KEYS', k.status.value, repr(k.stdout), k.message)\n"
+        "u = run(\"print(open('/proc/self/uid_map').read().split())\", 'python', backend='bwrap',"
+        " cache=False)\n"
+        "print('UIDMAP', u.stdout.strip())\n"
+        f"run(\"import subprocess; subprocess.run(['sh', '-c', 'sleep 2', '{marker}'])\","
+        " 'python', backend='bwrap', cache=False)\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(home),
+        "ARENA_KIT_CACHE": str(cache_dir()),  # root's, read-only to this user
+        "ARENA_KIT_WORK": str(home / "work"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
+    process = subprocess.Popen(
+        ["setpriv", f"--reuid={NORMAL_USER}", f"--regid={NORMAL_USER}", "--clear-groups",
+         "--inh-caps=-all", "--", sys.executable, "-c", script],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(home),
+    )  # fmt: skip
+    # The sleeping program as the host sees it (its argv, not the script that names it).
+    status = _host_view(f"sleep 2\0{marker}", time.monotonic() + 60)
+    out, err = process.communicate(timeout=120)
+    done = subprocess.CompletedProcess(process.args, process.returncode, out, err)
+    assert status is not None, "the normal user's sandboxed process was not seen from the host"
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    assert [int(v) for v in fields["Uid"].split()] == [NORMAL_USER] * 4, fields["Uid"]
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in done.stdout.splitlines() if " " in line)
+    assert lines["REPRO"] == "runtime_error False", done.stdout
+    # /proc/keys is covered by /dev/null on a nodev bind: reading it is refused, as for root.
+    assert lines["KEYS"].startswith("runtime_error ''") and "/proc/keys" in lines["KEYS"]
+    # Inside, uid 65534 maps to the root of bwrap's own outer namespace, which is this user.
+    assert lines["UIDMAP"] == "['65534', '0', '1']", done.stdout

@@ -138,7 +138,8 @@ def _refresh(root: Path) -> Path:
         if not view.is_dir():
             _build(root, sources, view)
             _remove_old(view.parent, view)
-        os.utime(view)  # in use: not old
+        with contextlib.suppress(PermissionError):  # a shared cache that is not ours to touch
+            os.utime(view)  # in use: not old
         with _state.lock:
             _state.view, _state.checked_at = view, time.monotonic()
         return view

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .blocks import SHELL_TAGS, CodeBlock, block_language, fenced_blocks
+from .sampleio import same_output, sample_io
 
 __all__ = [
     "IMPORT_TO_DISTRIBUTION",
@@ -32,6 +33,8 @@ __all__ = [
     "block_kind",
     "install_commands",
     "merge_web_page",
+    "sample_io",
+    "same_output",
 ]
 
 IMPORT_TO_DISTRIBUTION: dict[str, str] = {
@@ -232,7 +235,8 @@ _MERMAID_HEAD = re.compile(
 _SFC = re.compile(r"^\s*<template[\s>]", re.M)
 _SFC_SCRIPT = re.compile(r"^\s*<script(?:\s+setup|\s+lang=|\s*>)", re.M)
 _HTML_DOC = re.compile(r"<!DOCTYPE\s+html|<html[\s>]|<body[\s>]", re.I)
-_HTML_TAG = re.compile(r"^\s*<([a-zA-Z][\w-]*)[^>]*>", re.M)
+_HTML_TAG = re.compile(r"^\s*<([a-zA-Z][\w-]*)(?=[\s/>])[^>]*>", re.M)
+"""An HTML element (not XML's dotted or namespaced names: ``<androidx.…Layout>``)."""
 _GO = re.compile(r"^\s*package\s+\w+\s*$", re.M)
 _JAVA = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)?class\s+\w+|\bSystem\.out\.print")
 _RUST = re.compile(
@@ -245,12 +249,54 @@ _TS_HINTS = re.compile(
     r"(?:\[\])?\s*[,)=;{]|<\w+(?:\[\])?>\s*\(|\bas\s+const\b",
     re.M,
 )
+_TS_DECLARATION = re.compile(
+    r"^\s*(?:export\s+)?(?:interface\s+\w+(?:<[^>\n]*>)?(?:\s+extends\s+[\w.<>, ]+)?\s*\{"
+    r"|type\s+\w+(?:<[^>\n]*>)?\s*=)"
+    r"|:\s*(?:string|number|boolean|void|any|unknown)(?:\[\])?\s*[,)=;{]",
+    re.M,
+)
+"""TypeScript beyond doubt, for code with no JavaScript hint (``interface Gi0/0`` is not)."""
 _JS_HINTS = re.compile(
     r"\b(?:const|let|var)\s+\w+\s*=|\bfunction\s*\w*\s*\(|=>|\bconsole\.\w+\(|\brequire\(|"
     r"\bdocument\.|^\s*(?:import|export)\s",
     re.M,
 )
 _JSX = re.compile(r"return\s*\(?\s*<[A-Za-z>]|=>\s*\(?\s*<[A-Za-z>]|\bclassName=|<[A-Z]\w*[\s/>]")
+_PY_SHAPE = re.compile(
+    r"^(?:import\s+[\w.]+(?:\s+as\s+\w+)?(?:\s*,\s*[\w.]+(?:\s+as\s+\w+)?)*\s*$"
+    r"|from\s+\.*[\w.]*\s+import\s+[\w*(]"
+    r"|(?:async\s+)?def\s+\w+\s*\("
+    r"|class\s+\w+\s*(?:\([^)]*\))?\s*:"
+    r"|@[\w.]+(?:\(.*\))?\s*$"
+    r"|(?:el)?if\s.+:\s*(?:#.*)?$|else\s*:|try\s*:|except\b.*:|finally\s*:"
+    r"|for\s+[\w, ()]+\s+in\s.+:\s*(?:#.*)?$|while\s.+:\s*(?:#.*)?$|with\s.+:\s*(?:#.*)?$"
+    r"|print\(|self\.\w+\s*=)"
+)
+"""One line of Python's own shape (a line no JavaScript, C-family or Rust program has)."""
+_BRACE_SHAPE = re.compile(
+    r"[;{]\s*(?://.*)?$|^[})\]]+;?\s*$|\b(?:const|let|var|function)\s|=>|===|\bconsole\."
+)
+"""One line of a brace language's shape (statements ended by ``;``, blocks in braces)."""
+_RUST_SHAPE = re.compile(
+    r"^\s*use\s+\w+(?:::[\w{}*, ]+)+;|\bfn\s+\w+\s*(?:<[^>]*>)?\s*\(|\blet\s+mut\s"
+    r"|^\s*impl\b|\bpub\s+(?:fn|struct|enum|mod|trait)\b|^\s*#\[derive\(|\b\w+!\("
+    r"|&(?:mut\s+|')?(?:str|self)\b|->\s*(?:Self|Result<|Option<|Vec<|String|u\d+|i\d+|usize)",
+    re.M,
+)
+_JS_ONLY = re.compile(
+    r"\bfunction\b|\bvar\s|\bconsole\.|\brequire\(|\bdocument\.|===|"
+    r"^\s*import\s.*\bfrom\s+['\"]|^\s*export\s|\b(?:const|let)\s+\w+\s*=\s*(?:\(|async\b)",
+    re.M,
+)
+"""What JavaScript has and Rust never has (Rust's ``let x = (`` is rare enough to ignore)."""
+_JSDOC = re.compile(r"^\s*/\*\*(?:.|\n)*?@(?:param|returns?|type|typedef|property|example)\b")
+_C_FUNCTION = re.compile(
+    r"^\s*(?:static\s+|inline\s+|extern\s+)*(?:const\s+|unsigned\s+|signed\s+)*"
+    r"(?:void|int|char|float|double|long|short|bool|size_t|u?int\d+_t|struct\s+\w+|\w+_t)"
+    r"\s*\*?\s*\w+\s*\([^)]*\)\s*\{",
+    re.M,
+)
+_CPP_ONLY = re.compile(r"\w::\w|\.hpp\b|\bcout\b|\bnew\s+\w+\s*[(\[]|\btemplate\s*<|\bclass\s+\w+")
 _SHELL_HEAD = re.compile(
     r"^\s*(?:\$\s+|sudo\s+|pip3?\s|python3?\s+-m\s|npm\s|npx\s|yarn\s|pnpm\s|apt(?:-get)?\s|"
     r"brew\s|conda\s|cargo\s|go\s+(?:run|get|install|mod|build)\b|cd\s|export\s|mkdir\s|git\s|"
@@ -286,15 +332,48 @@ def _python_statements(code: str) -> bool:
     return False
 
 
+def _python_shaped(text: str) -> bool:
+    """Python's shape in code that need not parse (models stop mid-statement).
+
+    At least two lines of Python's own shape (``import x``, ``from x import y``, ``def``,
+    ``class X:``, decorators, ``if ...:`` blocks) and more of them than lines of a brace
+    language's shape. JavaScript's ``import``/``export`` hint alone must not decide such code:
+    ``import os`` is Python's shape, ``import x from 'y'`` is not.
+    """
+    python = braces = 0
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "//", "/*", "* ")):
+            continue
+        if _PY_SHAPE.match(stripped):
+            python += 1
+        elif _BRACE_SHAPE.search(stripped):
+            braces += 1
+    return python >= 2 and python > braces
+
+
+def _rust_shaped(text: str) -> bool:
+    """Rust, even cut off before ``fn main``: two Rust marks and nothing only JavaScript has."""
+    marks = sum(1 for _ in zip(range(2), _RUST_SHAPE.finditer(text), strict=False))
+    return marks >= 2 and not _JS_ONLY.search(text)
+
+
+def _c_family(text: str) -> str:
+    """``cpp`` when the code uses anything C lacks (``std::``, classes, ``.hpp``), else ``c``."""
+    return "cpp" if _CPP_HINTS.search(text) or _CPP_ONLY.search(text) else "c"
+
+
 def _looks_like_markdown(text: str) -> bool:
-    """A heading and a list or table, and no line that looks like code or a command."""
+    """A heading and a list, table or inline markup, and no line that looks like code."""
     lines = [line for line in text.splitlines() if line.strip()]
     heading = any(re.match(r"^\s{0,3}#{1,6}\s+\S", line) for line in lines)
     structure = any(re.match(r"^\s*(?:[-*+]|\d+\.)\s+\S|^\|.*\|\s*$", line) for line in lines)
+    inline = any(re.search(r"\*\*?\w[^*\n]*\*\*?|\[[^\]\n]+\]\([^)\n]+\)", line)
+                 for line in lines if not line.lstrip().startswith("#"))  # fmt: skip
     code_like = [
         line for line in lines if re.search(r"[=;{}$]|^#!", line) or re.match(r"^[A-Z]{2,}\s", line)
     ]
-    return heading and structure and len(code_like) <= len(lines) // 10
+    return heading and (structure or inline) and len(code_like) <= len(lines) // 10
 
 
 def guess_language(code: str) -> str | None:
@@ -302,6 +381,12 @@ def guess_language(code: str) -> str | None:
 
     Returns a :data:`~arena_kit.schema.LANGUAGES` name, ``"shell"`` for commands, or None
     (program output, configuration, prose).
+
+    Code that does not parse is read by its shape: truncated Python (``import x``, ``def``,
+    indented blocks) stays Python though JavaScript's ``import`` hint matches, truncated Rust
+    (``use std::…;``, ``let mut``, ``impl``) stays Rust, a C function without ``#include`` is C,
+    and a JSDoc comment alone is JavaScript. Python holding a page in a string (a Flask
+    template, ``PAGE = '<html>…'``) is Python, not HTML.
     """
     text = code.strip()
     if not text:
@@ -310,7 +395,8 @@ def guess_language(code: str) -> str | None:
         return "mermaid"
     if _SFC.search(text) and (_SFC_SCRIPT.search(text) or "{{" in text):
         return "html"  # a Vue single-file component; code_environment tells it apart
-    if _HTML_DOC.search(text):
+    parses = _python_statements(text)
+    if _HTML_DOC.search(text) and not (parses or _python_shaped(text)):
         return "html"
     if _GO.search(text) and re.search(r"^\s*func\s", text, re.M):
         return "go"
@@ -320,21 +406,29 @@ def guess_language(code: str) -> str | None:
         _RUST.search(text) and not _JS_HINTS.search(text)
     ):
         return "rust"
+    if _rust_shaped(text) and not parses:
+        return "rust"
     includes = _INCLUDE.findall(text)
     if includes:
-        cpp = _CPP_HINTS.search(text) or any("." not in name for name in includes)
-        return "cpp" if cpp else "c"
-    if _python_statements(text):
+        return "cpp" if any("." not in name for name in includes) else _c_family(text)
+    if parses:
         return "python"
     first = text.splitlines()[0]
     if _SHELL_HEAD.match(first):
         return "shell"
-    if _JS_HINTS.search(text) or (_JSX.search(text) and re.search(r"\breturn\b|=>", text)):
+    if _python_shaped(text):
+        return "python"  # Python that does not parse (models stop mid-answer)
+    if _C_FUNCTION.search(text) and not _JS_ONLY.search(text):
+        return _c_family(text)
+    script = _JS_HINTS.search(text) or _TS_DECLARATION.search(text) or _JSDOC.match(text)
+    if script or (_JSX.search(text) and re.search(r"\breturn\b|=>", text)):
         return "typescript" if _TS_HINTS.search(text) else "javascript"
     if _HTML_TAG.match(text) and "</" in text:
         return "html"
-    if re.match(r"^\s*(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\(|class\s+\w+)", text):
-        return "python"  # Python that does not parse (models stop mid-answer)
+    if re.match(
+        r"^\s*(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\(|class\s+\w+\s*[(:])", text
+    ):
+        return "python"  # one line of Python's shape, cut off
     if _looks_like_markdown(text):
         return "markdown"
     return None
@@ -347,6 +441,8 @@ def block_kind(block: CodeBlock) -> str | None:
     nothing here runs, such as PHP or SQL, or no code).
     """
     if block.tag:
+        if block.tag == "jsx" and _TS_HINTS.search(block.code):
+            return "typescript"  # TypeScript in a jsx block: bundled as TSX
         return "shell" if block.tag in SHELL_TAGS else block_language(block)
     return guess_language(block.code)
 

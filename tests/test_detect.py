@@ -1,4 +1,9 @@
-"""Environment detection on the labelled set (57 verbatim Arena-Hard answers + 27 written)."""
+"""Environment detection: the labelled sets and one test per detection rule.
+
+``tests/fixtures/responses/labels.jsonl`` is the first labelled set (84 answers);
+``tests/fixtures/detect_labelled.jsonl`` the grown one (built by ``benchmarks/bench_detect.py
+--build``), split 50/50 with a fixed seed into a half rules were tuned on and a held-out half.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ from arena_kit.schema import ENVIRONMENTS, LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "tests" / "fixtures" / "responses" / "labels.jsonl"
+GROWN = ROOT / "tests" / "fixtures" / "detect_labelled.jsonl"
 F = "```"
 
 
@@ -194,3 +200,171 @@ def test_a_multi_file_react_answer_starts_from_the_component_that_imports_the_ot
     assert found.environment == "react"
     assert found.code.startswith("import Layout from '../components/Layout'")
     assert list(found.files) == ["Layout.jsx"] and "const Layout" in found.files["Layout.jsx"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The grown labelled set and its held-out half.
+
+
+def _grown() -> list[dict]:
+    return [json.loads(line) for line in GROWN.read_text("utf-8").splitlines()]
+
+
+def _misses(rows: list[dict]) -> list[tuple[str, tuple, tuple]]:
+    found = []
+    for row in rows:
+        got = detect_environment(row["text"])
+        if got != (row["environment"], row["language"]):
+            found.append((row["id"], (row["environment"], row["language"]), got))
+    return found
+
+
+def test_the_grown_set_is_split_in_halves_and_marks_what_is_derived():
+    rows = _grown()
+    assert len(rows) >= 150 and len({r["id"] for r in rows}) == len(rows)
+    halves = {name: [r for r in rows if r["split"] == name] for name in ("tune", "holdout")}
+    assert abs(len(halves["tune"]) - len(halves["holdout"])) <= len(rows) * 0.05
+    for half in halves.values():
+        assert {r["fences"] for r in half} == {"tagged", "bare"}
+        assert {r["origin"] for r in half} == {"real", "written", "derived"}
+    # A derived case lives in its original's half: no half holds a variant of the other's answer.
+    split_of = {r["group"]: r["split"] for r in rows if r["origin"] != "derived"}
+    for row in rows:
+        assert row["split"] == split_of[row["group"]]
+        assert (row["origin"] == "derived") == row["source"].startswith("derived")
+        assert row["environment"] is None or row["environment"] in ENVIRONMENTS
+        assert row["language"] is None or row["language"] in LANGUAGES
+
+
+def test_the_held_out_half_meets_the_tagged_goal_and_bare_does_not_regress():
+    held_out = [r for r in _grown() if r["split"] == "holdout"]
+    tagged = [r for r in held_out if r["fences"] == "tagged"]
+    bare = [r for r in held_out if r["fences"] == "bare"]
+    assert _misses(tagged) == []
+    # Measured 104/110 (94.5 %) after tuning on the other half (81.8 % before); see the next test.
+    assert len(_misses(bare)) <= len(bare) * 0.06
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13's goal, not reached yet: 94.5 % bare held out")
+def test_the_held_out_half_meets_the_bare_goal():
+    bare = [r for r in _grown() if r["split"] == "holdout" and r["fences"] == "bare"]
+    assert len(_misses(bare)) <= len(bare) * 0.03
+
+
+# ---------------------------------------------------------------------------------------------
+# One test per rule, each with a bare fence and a tagged one (the tagged one cut off, unclosed).
+
+
+def _bare_and_tagged(code: str, tag: str) -> list[str]:
+    return [f"Here it is:\n\n{F}\n{code}\n{F}\n", f"Here it is:\n\n{F}{tag}\n{code}"]
+
+
+_PY_TRUNCATED = (
+    "import os\nimport json\nfrom pathlib import Path\n\n\ndef load(path):\n"
+    "    with open(path) as handle:\n        return json.load(hand"
+)
+_PY_CLASS_TRUNCATED = (
+    "from dataclasses import dataclass\n\n@dataclass\nclass Point:\n    x: float\n"
+    "    y: float\n\n    def norm(self):\n        return (self.x ** 2 + self.y"
+)
+
+
+@pytest.mark.parametrize("code", [_PY_TRUNCATED, _PY_CLASS_TRUNCATED])
+def test_python_cut_mid_statement_is_python_though_the_js_import_hint_matches(code):
+    for answer in _bare_and_tagged(code, "python"):
+        assert detect_environment(answer) == ("python", "python")
+    assert guess_language(code) == "python"
+
+
+def test_javascript_modules_are_still_javascript():
+    code = "import { readFile } from 'fs/promises';\n\nconst text = await readFile('a.txt');\n"
+    assert guess_language(code) == "javascript"
+    cut = "import x from './x.js';\nexport default function f() {\n"
+    assert guess_language(cut) == "javascript"
+
+
+_FLASK = (
+    "from flask import Flask, render_template_string\n\napp = Flask(__name__)\n\n"
+    'PAGE = """<!DOCTYPE html>\n<html><body><h1>{{ title }}</h1></body></html>"""\n\n\n'
+    "@app.route('/')\ndef index():\n    return render_template_string(PAGE, title='Hi')\n"
+)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        _FLASK,
+        _FLASK[: _FLASK.index("@app")] + "@app.route('/')\ndef index():\n    return render_te",
+        "PAGE = '<html><body><p>hello</p></body></html>'\nprint(len(PAGE))",
+    ],
+)
+def test_python_holding_a_page_in_a_string_is_python_not_html(code):
+    for answer in _bare_and_tagged(code, "python"):
+        assert detect_environment(answer) == ("python", "python")
+    page = "<!DOCTYPE html>\n<html><body><script>const x = 1;</script></body></html>"
+    assert guess_language(page) == "html"
+
+
+_RUST_TRUNCATED = (
+    "use std::collections::HashMap;\n\nstruct Cache {\n    items: HashMap<String, u32>,\n}\n\n"
+    "impl Cache {\n    fn get(&mut self, key: &str) -> Option<u32> {\n"
+    '        match key {\n            "" => None,\n            _ => {\n'
+    "                let mut hits = self.items.iter().filter(|(k, _)| k.starts_with(ke"
+)
+
+
+def test_rust_cut_before_main_is_rust():
+    for answer in _bare_and_tagged(_RUST_TRUNCATED, "rust"):
+        assert detect_environment(answer) == ("rust", "rust")
+    # JavaScript with `let` and arrows is not Rust.
+    assert guess_language("let total = 0;\nconst add = (x) => { total += x; };\n") == "javascript"
+
+
+_JSDOC = (
+    "/**\n * Clamp a value.\n * @param {number} value - the value\n"
+    " * @returns {number} the clamped value\n */"
+)
+
+
+def test_a_jsdoc_fragment_is_javascript():
+    for answer in _bare_and_tagged(_JSDOC, "javascript"):
+        assert detect_environment(answer) == ("javascript", "javascript")
+    assert guess_language("/* just a comment */") is None
+
+
+_JSX_TS = (
+    "import React from 'react';\n\ninterface Props {\n  name: string;\n}\n\n"
+    "export default function Hello({ name }: Props) {\n  return <p>Hello {name}</p>;\n}\n"
+)
+
+
+def test_a_jsx_block_holding_typescript_is_bundled_as_tsx():
+    found = extract(f"{F}jsx\n{_JSX_TS}{F}\n")
+    # The React bundler names the entry .tsx when the language is TypeScript.
+    assert (found.environment, found.language) == ("react", "typescript")
+    assert block_kind(found.blocks[0]) == "typescript"
+    assert detect_environment(f"{F}\n{_JSX_TS}{F}\n") == ("react", "typescript")
+    plain = "import React from 'react';\nexport default () => <p>hi</p>;\n"
+    assert detect_environment(f"{F}jsx\n{plain}{F}\n") == ("react", "javascript")
+
+
+def test_c_without_includes_is_c_and_cpp_is_told_by_what_c_lacks():
+    function = "void show(int *values, int n) {\n    for (int i = 0; i < n; i++)\n"
+    function += '        printf("%d\\n", values[i]);\n}'
+    for answer in _bare_and_tagged(function, "c"):
+        assert detect_environment(answer) == ("c", "c")
+    scoped = '#include <HighFive/H5File.hpp>\n\nint main() {\n    HighFive::File f("a.h5");\n}'
+    assert guess_language(scoped) == "cpp"
+
+
+def test_xml_and_router_configuration_are_not_web_code():
+    layout = (
+        '<androidx.constraintlayout.widget.ConstraintLayout\n    android:id="@+id/root">\n'
+        "</androidx.constraintlayout.widget.ConstraintLayout>"
+    )
+    assert guess_language(layout) is None
+    assert guess_language("interface GigabitEthernet0/0/0/0\n ipv4 address 10.0.1.40/27") is None
+
+
+def test_markdown_with_a_heading_and_inline_markup():
+    assert guess_language("# Project title\n\nSome *intro* text.") == "markdown"

@@ -20,8 +20,9 @@ from .runtimes import ALIASES, resolve, runtime_for
 
 __all__ = ["run", "run_many", "job_id", "check_file_names", "error_result"]
 
-CACHE_FORMAT = 1
-"""Bumped when a change in the sandbox should invalidate every cached result."""
+CACHE_FORMAT = 2
+"""Bumped when a change in the sandbox should invalidate every cached result (2: stdin is
+empty and closed, and keys the cache)."""
 
 
 def _names(language: str | None, environment: str | None) -> tuple[str, str]:
@@ -123,6 +124,7 @@ def run(
     refresh: bool = False,
     cache: bool = True,
     files: Mapping[str, str] | None = None,
+    stdin: str | None = None,
 ) -> ExecutionResult:
     """Run ``code`` in a sandbox and say what it did.
 
@@ -151,6 +153,10 @@ def run(
         Use the result cache at all.
     files
         Extra input files (name → text) placed next to the code.
+    stdin
+        Text the program reads on its standard input (e.g. a sample input from
+        :func:`arena_kit.sampleio.sample_io`). None or empty: its stdin is empty and closed,
+        so ``input()`` gets EOF at once instead of waiting out the wall limit.
 
     Returns
     -------
@@ -162,9 +168,11 @@ def run(
     SandboxUnavailableError
         The asked-for backend is unknown or cannot run here (the message names the fix).
     ArenaDataError
-        A name in ``files`` is empty, absolute, has a ``..`` component or a NUL.
+        A name in ``files`` is empty, absolute, has a ``..`` component or a NUL; ``stdin``
+        is not text.
     """
     check_file_names(files or {})
+    stdin_text = _stdin_text(stdin)
     limits = Limits.coerce(limits)
     language_name, env_name = _names(language, environment)
     runtime = runtime_for(language_name, env_name)
@@ -183,7 +191,12 @@ def run(
         from .install import missing_requirements
 
         layer_requirements = missing_requirements(code)
-    extra = {"files": dict(files or {}), "install": layer_requirements, "index": index_url}
+    extra = {
+        "files": dict(files or {}),
+        "install": layer_requirements,
+        "index": index_url,
+        "stdin": stdin_text,  # the same program fed other input is another run
+    }
     execution_id = job_id(code, env_name, limits, resolved.version, extra)
     if cache and not refresh:
         hit = result_cache.load(execution_id)
@@ -215,6 +228,7 @@ def run(
         limits=limits,
         layer=layer,
         files=dict(files or {}),
+        stdin=stdin_text,
     )
     result = chosen.execute(job)
     _note_artifacts(result)
@@ -225,6 +239,19 @@ def run(
             # The cache only saves time: a result it cannot keep is still the result.
             warnings.warn(f"arena-kit: result not cached: {error}", RuntimeWarning, stacklevel=2)
     return result
+
+
+def _stdin_text(stdin: Any) -> str:
+    """``run(stdin=...)`` as text ("" for none); refuse anything else with the fix."""
+    if stdin is None:
+        return ""
+    if not isinstance(stdin, str):
+        raise ArenaDataError(
+            f"stdin must be text, not {type(stdin).__name__}",
+            source="run(stdin=...)",
+            fix="pass the program's input as a str, e.g. stdin='3\\n1 2 3\\n'",
+        )
+    return stdin
 
 
 def _note_artifacts(result: ExecutionResult) -> None:

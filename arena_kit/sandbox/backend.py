@@ -45,6 +45,8 @@ class Job:
     """Host path of an installed package layer (``allow_install``), bound read-only."""
     files: dict[str, str] = field(default_factory=dict)
     """Extra input files (name → text) written next to the code."""
+    stdin: str = ""
+    """Text the program reads on its stdin (empty: stdin is empty and closed, EOF at once)."""
 
 
 class Backend(ABC):

@@ -257,9 +257,13 @@ def _sandboxed(
     binds: list[tuple[str, str, bool]],
     network: bool = False,
     cpu_s: float | None = None,
+    stdin: bytes | None = None,
 ) -> tuple[RawRun, list[str]]:
     # The install step shares the host's network: never from a launcher's own namespace.
-    launcher = None if network else _take_launcher(memory_mb, limits.pids)
+    # A launcher's stdin is its control pipe (the program gets /dev/null): a run fed stdin
+    # text is started directly, its stdin a sealed file (see process.stdin_file).
+    use_launcher = not network and not stdin
+    launcher = _take_launcher(memory_mb, limits.pids) if use_launcher else None
 
     def argv_for(launcher: Launcher | None) -> list[str]:
         return bwrap_command(
@@ -282,6 +286,7 @@ def _sandboxed(
             rlimits=_rlimits(limits, memory_mb, group),
             launcher=launcher,
             cpu_s=cpu_s,
+            stdin=stdin,
         )
     finally:
         if group is not None:  # its processes are dead (run_process killed them)
@@ -334,7 +339,12 @@ def _private_go_cache(limits: Limits) -> WorkDir:
 
 
 class _Warm:
-    """A Python sandbox started ahead, waiting on its stdin until its code is in place."""
+    """A Python sandbox started ahead, waiting on its stdin until its code is in place.
+
+    Its stdin is the control pipe the host writes "go" to; the launcher (pylaunch ``--wait``)
+    reads that line, then puts ``/dev/null`` on fd 0 before the program runs: the program
+    never holds the control pipe, and its stdin is empty and closed as in a cold run.
+    """
 
     def __init__(self, work: WorkDir, group: cgroups.Cgroup | None, started: Started) -> None:
         self.work = work
@@ -421,6 +431,7 @@ class BwrapBackend(Backend):
             and job.limits == Limits()
             and not job.layer
             and not job.files
+            and not job.stdin  # a warm sandbox's stdin is its control pipe (then /dev/null)
             and job.runtime.source == "main.py"
         )
         # Refilled after the job: a new sandbox must not compete with this one.
@@ -513,6 +524,7 @@ class BwrapBackend(Backend):
                 env=env,
                 binds=binds,
                 cpu_s=limits.cpu_s,
+                stdin=job.stdin.encode("utf-8") if job.stdin else None,
             )
         record_run(result, raw, limits, runtime.runtime.name, enforced)
         destination = artifacts_dir() / job.execution_id

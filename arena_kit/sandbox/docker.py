@@ -192,6 +192,9 @@ def _running(container: _Container) -> bool:
         return False
 
 
+_STDIN_MAX = 120_000  # base64 characters: Linux caps one environment string at 128 KiB
+
+
 def _case_pattern(name: str) -> str:
     """``name`` as a pattern of a shell ``case``: glob characters kept, anything else quoted."""
     return "".join(char if char in "*?" else shlex.quote(char) for char in name)
@@ -304,8 +307,12 @@ class _Container:
         env: dict[str, str] | None = None,
         inputs: tuple[str, ...] | None = None,
         cpu_s: float | None = None,
+        stdin: str = "",
     ) -> RawRun:
         """Run ``command`` in the container.
+
+        The program's stdin is ``stdin`` (through a pipe from a shell that holds it), or
+        none: the exec attaches no stdin, so the program reads ``/dev/null`` (EOF at once).
 
         With ``cpu_s``, the command is killed once the container's processes together used
         that much more CPU time than when it started (see :class:`_CpuMeter`).
@@ -317,6 +324,16 @@ class _Container:
         """
         api = self.client.api
         started = time.monotonic()
+        if stdin:  # innermost: only the program reads it, after the wrappers below
+            encoded = base64.b64encode(stdin.encode()).decode()
+            if len(encoded) > _STDIN_MAX:  # one variable of the exec's environment holds it
+                raise ValueError(
+                    f"stdin of {len(stdin.encode())} bytes is more than the docker backend "
+                    f"passes (about {_STDIN_MAX * 3 // 4 // 1024} KiB); use backend='bwrap'"
+                )
+            env = {**(env or {}), "ARENA_STDIN": encoded}
+            command = ["sh", "-c", 's=$ARENA_STDIN; unset ARENA_STDIN; '
+                       'printf %s "$s" | base64 -d | { exec "$@"; }', "sh", *command]  # fmt: skip
         mark = b""
         if inputs is not None:
             mark = f"arena-kit-files-{secrets.token_hex(16)}".encode()
@@ -593,7 +610,8 @@ class DockerBackend(Backend):
                 enforced.append("cpu:cgroup")
             raw = container.exec(list(runtime.run), wall_s=limits.wall_s,
                                  cap=limits.output_bytes, env=env,
-                                 inputs=tuple(sorted(exclude)), cpu_s=limits.cpu_s)  # fmt: skip
+                                 inputs=tuple(sorted(exclude)), cpu_s=limits.cpu_s,
+                                 stdin=job.stdin)  # fmt: skip
             container.read_cgroup_counts()
             stats = container.stats()
             raw.stats = stats

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -17,7 +18,7 @@ from pathlib import Path
 from .cgroups import Cgroup, CgroupStats
 from .confine import SHELL, drop_command, exec_line
 
-__all__ = ["Launcher", "RawRun", "Started", "run_process"]
+__all__ = ["Launcher", "RawRun", "Started", "run_process", "stdin_file"]
 
 
 @dataclass
@@ -49,6 +50,28 @@ def _wrapper(rlimits: dict[str, int], command: str) -> str:
             lines.append(f"ulimit -{flag} {value}")
     lines.append(command)
     return " && ".join(lines)
+
+
+_SEALS = fcntl.F_SEAL_SEAL | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+
+
+def stdin_file(data: bytes) -> int:
+    """A read-only descriptor of an anonymous, sealed file holding ``data``: a program's stdin.
+
+    A file, not a pipe: the host never blocks writing it (a pipe holds 64 KiB), the program
+    reads it at its own pace, and it reaches nothing but these bytes (no path, no writer,
+    sealed: it cannot change them). The caller closes the descriptor.
+    """
+    memfd = os.memfd_create("arena-stdin", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(memfd, view) :]
+        fcntl.fcntl(memfd, fcntl.F_ADD_SEALS, _SEALS)
+        # Reopened read-only: the descriptor the program gets cannot be written at all.
+        return os.open(f"/proc/self/fd/{memfd}", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(memfd)
 
 
 def _close_pipes(process: subprocess.Popen[bytes]) -> None:
@@ -151,12 +174,17 @@ class Started:
         pass_fds: tuple[int, ...] = (),
         hold: bool = False,
         launcher: Launcher | None = None,
+        stdin: bytes | None = None,
     ) -> None:
         self.cgroup = cgroup
         self._status_fd: int | None = None
         if launcher is not None:
+            if stdin:  # a launcher's stdin is its control pipe: the program gets /dev/null
+                raise ValueError("a launcher cannot feed a program's stdin; start without one")
             self._adopt(launcher, argv, rlimits)
             return
+        if stdin and hold:
+            raise ValueError("a held process reads its release line on stdin: no stdin text")
         block_w: int | None = None
         if cgroup is not None:
             # bwrap reports its sandbox's pid on the status fd, then sets the sandbox up and
@@ -173,10 +201,15 @@ class Started:
         line = exec_line(argv, reserved_fds=pass_fds)
         command = [SHELL, "-c", _wrapper(rlimits, line), "arena-sandbox"]
         self.started = time.monotonic()
+        # The program's stdin: the given text, or empty and closed (/dev/null: input() gets
+        # EOF at once). A held process's pipe is its control channel: the code it runs
+        # replaces fd 0 with /dev/null once it read its release line (pylaunch, apps).
+        stdin_fd: int | None = stdin_file(stdin) if stdin else None
+        program_stdin = subprocess.DEVNULL if stdin_fd is None else stdin_fd
         try:
             self.process = subprocess.Popen(
                 command,
-                stdin=subprocess.PIPE if hold else subprocess.DEVNULL,
+                stdin=subprocess.PIPE if hold else program_stdin,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=True,
@@ -184,6 +217,8 @@ class Started:
                 env={"PATH": "/usr/bin:/bin"},
             )
         finally:
+            if stdin_fd is not None:
+                os.close(stdin_fd)
             if cgroup is not None:
                 os.close(status_w)
                 os.close(block_r)
@@ -205,6 +240,8 @@ class Started:
         self.process = launcher.process
         self.pidfd = launcher.pidfd
         self.started = time.monotonic()
+        # </dev/null: the launcher's stdin is this control pipe; the program must never get it
+        # (nor read anything the host writes there): its stdin is empty and closed.
         line = _wrapper(rlimits, f"{exec_line(argv, dropped=launcher.dropped)} </dev/null")
         line += "\n"
         assert self.process.stdin is not None
@@ -372,6 +409,7 @@ def run_process(
     pass_fds: tuple[int, ...] = (),
     launcher: Launcher | None = None,
     cpu_s: float | None = None,
+    stdin: bytes | None = None,
 ) -> RawRun:
     """Run ``argv`` (a sandbox command line) with limits applied from outside.
 
@@ -393,6 +431,11 @@ def run_process(
     cpu_s
         CPU seconds for the whole tree (needs a cgroup that counts CPU; the per-process
         ``t`` rlimit stays as the fallback).
+    stdin
+        Bytes the program reads on its stdin (not with a ``launcher``); None or empty: its
+        stdin is ``/dev/null`` (empty and closed).
     """
-    started = Started(argv, cgroup=cgroup, rlimits=rlimits, pass_fds=pass_fds, launcher=launcher)
+    started = Started(
+        argv, cgroup=cgroup, rlimits=rlimits, pass_fds=pass_fds, launcher=launcher, stdin=stdin
+    )
     return started.wait(wall_s=wall_s, output_bytes=output_bytes, cpu_s=cpu_s)

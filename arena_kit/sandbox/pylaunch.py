@@ -97,13 +97,18 @@ def _excepthook(kind, value, traceback):
     # Hide this launcher's own frames: the traceback starts at the program.
     while traceback is not None and traceback.tb_frame.f_code.co_filename == _LAUNCHER:
         traceback = traceback.tb_next
-    sys.__excepthook__(kind, value, traceback)
+    # The default hook prints the exception's own __traceback__, not its third argument.
+    sys.__excepthook__(kind, value.with_traceback(traceback), traceback)
 
 
 def main():
     if sys.argv[1] == "--wait":
         # A warm sandbox: started ahead, it waits until its code is in place.
         sys.stdin.readline()
+        # That pipe is the host's control channel: the program gets an empty, closed stdin.
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
         del sys.argv[1]
     path = sys.argv[1]
     with open(path, "rb") as handle:

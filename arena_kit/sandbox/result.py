@@ -28,7 +28,8 @@ class ExecutionResult:
     status
         Exactly one :class:`~arena_kit.schema.Status`.
     message
-        One line a person understands (``"ok in 0.03 s"``, ``"timeout: killed after 10 s"``).
+        One line a person understands (``"ok in 0.03 s"``,
+        ``"runtime error: exit code 1: ValueError: bad value (main.py, line 4)"``).
     exit_code, signal
         How the program ended (``signal`` set when a signal killed it).
     stdout, stderr, truncated

@@ -65,6 +65,9 @@ if kind == "streamlit":
 else:
     import gradio
 job = json.loads(sys.stdin.readline())
+null = os.open(os.devnull, os.O_RDONLY)  # the control pipe never reaches the answer
+os.dup2(null, 0)
+os.close(null)
 with open("main.py", "w", encoding="utf-8") as handle:
     handle.write(job["code"])
 os.environ.update(job["env"])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ArenaKitError
 from ..extract import js_dependencies, js_imports
+from ..sandbox.classify import esbuild_error, is_local_import
 from ..sandbox.limits import Limits
 from ..sandbox.runtimes import SANDBOX_RUNTIME
 from ..sandbox.workdir import WorkDir
@@ -252,19 +253,49 @@ def _esbuild(work: WorkDir, entry: str, limits: Limits, extra: list[str] | None 
     raw = run_isolated(work.path, argv, limits=limits)
     log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
     if raw.timed_out:
-        raise BuildError(f"build_error: esbuild ran past {limits.build_wall_s:g} s", log)
+        higher = 60.0 if limits.build_wall_s < 60 else limits.build_wall_s * 2
+        raise BuildError(
+            f"timeout: the build (esbuild) reached its wall-clock limit "
+            f'({limits.build_wall_s:g} s); raise it with limits={{"build_wall_s": {higher:g}}}',
+            log,
+            status="timeout",
+        )
     if raw.exit_code != 0 or not (work.path / "out.js").is_file():
-        unresolved = re.findall(r'Could not resolve "([^"]+)"', log)
-        first = next((line for line in log.splitlines() if "ERROR" in line), log.strip()[:300])
-        if unresolved and all(not spec.startswith(".") for spec in unresolved):
-            missing = sorted({_package_name(spec) for spec in unresolved})
-            raise BuildError(
-                f"missing dependency: {', '.join(missing)} (not in the local npm cache)",
-                log,
-                status="missing_dependency",
-            )
-        raise BuildError(f"build_error: {_clean(first)}", log)
+        _unresolved(log)
+        first = esbuild_error(log) or _clean(log.strip()[:300]) or "esbuild failed"
+        raise BuildError(f"build error: {first}", log)
     return log
+
+
+def _unresolved(log: str) -> None:
+    """Raise the :class:`BuildError` for imports esbuild could not resolve, if there are any.
+
+    npm is named only for real package names missing from the cache; local files the answer
+    did not include (``./store.js``, ``@/hooks``, ``/stores/notes``) are said to be that.
+    """
+    unresolved = list(dict.fromkeys(re.findall(r'Could not resolve "([^"]+)"', log)))
+    local = [spec for spec in unresolved if is_local_import(spec)]
+    packages = sorted({_package_name(spec) for spec in unresolved if not is_local_import(spec)})
+    cached = [name for name in packages if (node_modules() / name).is_dir()]
+    absent = [name for name in packages if name not in cached]
+    notes = [_local_note(local)] if local else []
+    notes += [f"{spec} is not part of the cached {_package_name(spec)}" for spec in unresolved
+              if not is_local_import(spec) and _package_name(spec) in cached]  # fmt: skip
+    if absent:
+        raise BuildError(
+            f"missing dependency: {', '.join(absent)} (not in the local npm cache: "
+            f"npm install {' '.join(absent)})" + "".join(f"; {note}" for note in notes),
+            log,
+            status="missing_dependency",
+        )
+    if notes:
+        raise BuildError("build error: " + "; ".join(notes), log)
+
+
+def _local_note(specs: list[str]) -> str:
+    names = ", ".join(specs)
+    what = "a local file" if len(specs) == 1 else "local files"
+    return f"the answer imports {names}, {what} it did not include"
 
 
 def _package_name(spec: str) -> str:
@@ -287,12 +318,35 @@ def _local_imports(code: str, files: dict[str, str]) -> str:
     return code
 
 
+_SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx", ".json", ".css")
+
+
+def _deep_imports(code: str) -> str:
+    """Point extensionless deep imports of cached packages at their files.
+
+    ``three/examples/jsm/controls/OrbitControls`` → ``….js``: a package whose ``exports`` map
+    lists such paths verbatim (three does) would otherwise not resolve, and the answer would
+    be told that ``three`` is missing.
+    """
+    modules = node_modules()
+    for spec in js_imports(code):
+        if is_local_import(spec) or spec.count("/") < (2 if spec.startswith("@") else 1):
+            continue
+        if spec.endswith(_SCRIPT_SUFFIXES) or (modules / spec).is_file():
+            continue
+        endings = (".js", ".mjs", "/index.js")
+        found = next((spec + end for end in endings if (modules / (spec + end)).is_file()), None)
+        if found:
+            code = re.sub(rf"(['\"]){re.escape(spec)}\1", f'"{found}"', code)
+    return code
+
+
 def _write_sources(work: WorkDir, main_name: str, code: str, files: dict[str, str]) -> None:
-    work.write(main_name, _local_imports(code, files))
+    work.write(main_name, _deep_imports(_local_imports(code, files)))
     for name, text in files.items():
         safe = Path(name).name
         if safe and safe != main_name:
-            work.write(safe, _local_imports(text, files))
+            work.write(safe, _deep_imports(_local_imports(text, files)))
     # Relative imports the answer did not include: stylesheets become empty files (the page
     # still renders); missing modules are left for esbuild to report.
     for spec in js_imports(code):
@@ -360,7 +414,7 @@ def vue_page(
             log = (raw.stdout + raw.stderr).decode("utf-8", "replace")
             if raw.exit_code != 0:
                 first = log.strip().splitlines()[0] if log.strip() else f"exit {raw.exit_code}"
-                raise BuildError(f"build_error: {first}", log)
+                raise BuildError(f"build error: {first}", log)
             source = "App.ts" if (work.path / "App.ts").is_file() else "App.js"
             work.write(
                 "entry.js",
@@ -399,6 +453,11 @@ def build_page(
 
 
 def npm_missing(code: str) -> list[str]:
-    """npm packages ``code`` imports that the local cache lacks."""
+    """npm packages ``code`` imports that the local cache lacks (path aliases such as
+    ``@/hooks`` name the answer's own files, not packages)."""
     modules = node_modules()
-    return [name for name in js_dependencies(code) if not (modules / name).is_dir()]
+    return [
+        name
+        for name in js_dependencies(code)
+        if not is_local_import(name) and not (modules / name).is_dir()
+    ]

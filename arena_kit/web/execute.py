@@ -38,7 +38,7 @@ __all__ = [
 
 WEB_ENVIRONMENTS = ("html", "react", "vue", "mermaid", "markdown")
 APP_ENVIRONMENTS = ("streamlit", "gradio")
-_FORMAT = 2  # bumped when renders change (2: Streamlit without its "Deploy" toolbar)
+_FORMAT = 3  # bumped when renders change (2: no Streamlit "Deploy" toolbar; 3: issue 13)
 _BROWSER_JS = re.compile(
     r"\b(?:document|window|localStorage|requestAnimationFrame|alert|navigator)\b|getContext\("
 )
@@ -81,8 +81,13 @@ def _folder(execution_id: str) -> Path:
     return folder
 
 
-def _apply_render(result: ExecutionResult, render: Render, what: str) -> None:
-    """Status, message and outputs from what the page did in the browser."""
+def _apply_render(
+    result: ExecutionResult, render: Render, what: str, limit_s: float | None = None
+) -> None:
+    """Status, message and outputs from what the page did in the browser.
+
+    ``limit_s`` is the wall-clock limit the render ran under, named in a timeout's message.
+    """
     result.stdout = "".join(f"{text}\n" for level, text in render.console if level != "error")
     errors = [text for level, text in render.console if level == "error"] + render.page_errors
     if render.blocked:
@@ -96,7 +101,12 @@ def _apply_render(result: ExecutionResult, render: Render, what: str) -> None:
         result.message = f"build error: {_one_line(render.build_error)}"
     elif render.timed_out:
         result.status = Status.TIMEOUT
-        result.message = f"timeout: the {what} did not finish rendering"
+        result.message = f"timeout: the {what} did not finish rendering" + (
+            f" within the wall-clock limit ({limit_s:g} s); raise it with "
+            f'limits={{"wall_s": {60.0 if limit_s < 60 else limit_s * 2:g}}}'
+            if limit_s
+            else ""
+        )
     elif render.page_errors:
         result.status = Status.RUNTIME_ERROR
         result.message = f"runtime error: {_one_line(render.page_errors[0])}"
@@ -115,6 +125,14 @@ def _missing_module(text: str) -> str | None:
     """The module a Python error says is missing (``No module named 'cv2'``), if any."""
     match = _MISSING_MODULE.search(text or "")
     return match.group(1) if match else None
+
+
+def _missing_message(module: str) -> str:
+    """The same words as a program run's: the module and the pip line that installs it."""
+    from ..extract import distribution_for
+
+    hint = f"pip install {distribution_for(module)}"
+    return f"missing dependency: {module!r} is not installed ({hint})"
 
 
 def _one_line(text: str) -> str:
@@ -153,16 +171,19 @@ def _web(
         result.message = f"ok: {environment} page built (not rendered)"
         result.wall_s = round(time.monotonic() - started, 4)
         return result
+    timeout_s = max(5.0, limits.wall_s)
     render = (browser or get_browser()).render(
         page,
         folder / "screenshot.png",
         capture_svg=environment == "mermaid",
-        timeout_s=max(5.0, limits.wall_s),
+        timeout_s=timeout_s,
     )
     if render.svg:  # the notebook shows the drawn diagram, without the 3 MB library
         page_file.write_text(_svg_page(render.svg), "utf-8")
     result.artifacts.append(_artifact(page_file, "text/html"))
-    _apply_render(result, render, "page" if environment != "mermaid" else "diagram")
+    _apply_render(
+        result, render, "page" if environment != "mermaid" else "diagram", limit_s=timeout_s
+    )
     result.wall_s = round(time.monotonic() - started, 4)
     return result
 
@@ -203,7 +224,7 @@ def _app(
         missing = _missing_module(error.stderr)
         if missing and error.status == "runtime_error":
             result.status = Status.MISSING_DEPENDENCY
-            result.message = f"missing dependency: {missing} is not installed in the sandbox"
+            result.message = _missing_message(missing)
         result.stdout, result.stderr = error.stdout, error.stderr
         result.wall_s = round(time.monotonic() - started, 4)
         return result
@@ -226,9 +247,7 @@ def _app(
                 missing = _missing_module(render.build_error)
                 if missing:
                     result.status = Status.MISSING_DEPENDENCY
-                    result.message = (
-                        f"missing dependency: {missing} is not installed in the sandbox"
-                    )
+                    result.message = _missing_message(missing)
             if not app.alive and result.status is Status.OK:
                 result.status = Status.RUNTIME_ERROR
                 result.message = "runtime error: the app stopped while it was shown"

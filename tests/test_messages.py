@@ -313,3 +313,26 @@ def test_a_python_traceback_without_user_frames_still_gives_its_exception():
     text = 'Traceback (most recent call last):\n  File "<string>", line 1, in <module>\n'
     text += "KeyError: 'k'\n"
     assert python_exception(text) == "KeyError: 'k'"
+
+
+@pytest.mark.parametrize(
+    ("environment", "code", "line"),
+    [
+        ("streamlit", 'import streamlit as st\nst.title("x"\n', 2),
+        ("gradio", "import gradio as gr\ndef greet(name) return name\n", 2),
+        ("pygame", "import pygame\nwhile True\n    pass\n", 2),
+    ],
+)
+def test_an_app_or_game_that_does_not_compile_is_a_build_error_before_anything_starts(
+    environment, code, line
+):
+    """No server or display is started for code that cannot run: the status says so at once
+    (it used to wait a minute for a page that never came, then say timeout)."""
+    from arena_kit.web import execute_code
+    from arena_kit.web.apps import running_apps
+
+    result = execute_code(code, environment, refresh=True)
+    assert result.status is Status.BUILD_ERROR, result.message
+    assert result.message.startswith("build error: SyntaxError: ")
+    assert f"(main.py, line {line})" in result.message
+    assert running_apps() == []

@@ -16,11 +16,13 @@ import dataclasses
 import re
 import shutil
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from ..extract import extract
 from ..sandbox import ExecutionResult, Limits, cache, run
+from ..sandbox.classify import explain
 from ..sandbox.paths import artifacts_dir
 from ..schema import ENVIRONMENTS, Status, content_id
 from .apps import APP_KINDS, APP_LIMITS, AppStartError, start_app
@@ -209,6 +211,24 @@ def _svg_page(svg: str) -> str:
     )
 
 
+def syntax_error(code: str) -> tuple[str, str] | None:
+    """``(message, stderr)`` when ``code`` is not valid Python, else None.
+
+    Apps and games start a server or a display before the answer's code runs, so a syntax
+    error would surface only as a page that never comes (a timeout after a minute). Compiling
+    runs nothing of the answer (the text is only parsed, as the detector already does), and
+    the message is the one the sandbox's launcher would give.
+    """
+    try:
+        compile(code, "main.py", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:
+        stderr = "".join(traceback.format_exception_only(type(error), error))
+        return f"build error: {explain(stderr, 'python')}", stderr
+    except (RecursionError, MemoryError):
+        return None  # too deep to check here: the sandbox will say
+    return None
+
+
 def _app(
     code: str, environment: str, limits: Limits | None, screenshot: bool, browser: Browser | None
 ) -> ExecutionResult:
@@ -216,6 +236,12 @@ def _app(
     chosen = limits or APP_LIMITS
     result = _result(code, environment, "python", chosen)
     result.backend = "bwrap"
+    broken = syntax_error(code)
+    if broken is not None:
+        result.status = Status.BUILD_ERROR
+        result.message, result.stderr = broken
+        result.wall_s = round(time.monotonic() - started, 4)
+        return result
     try:
         app = start_app(code, environment, limits=chosen)
     except AppStartError as error:
@@ -266,6 +292,12 @@ def _program(
     code: str, environment: str, language: str | None, limits: Limits | None, refresh: bool
 ) -> ExecutionResult:
     if environment == "pygame":
+        broken = syntax_error(code)
+        if broken is not None:
+            result = _result(code, environment, "python", limits or Limits())
+            result.status = Status.BUILD_ERROR
+            result.message, result.stderr = broken
+            return result
         return run_pygame(code, limits=limits, refresh=refresh)
     result = run(
         code,

@@ -20,6 +20,8 @@ PACKAGES=(
   "rustc-web|the Rust runtime (Debian's plain rustc is too old for modern code)"
   "libc6-dev|compiling C/C++"
   "fonts-dejavu-core|readable text in screenshots"
+  "fonts-noto-color-emoji|emoji in screenshots (not empty boxes)"
+  "fonts-noto-cjk|Chinese, Japanese and Korean text in screenshots (not empty boxes)"
   "curl|health checks of app servers"
   "iproute2|the loopback device of the network namespaces sandbox launchers prepare"
 )

@@ -327,3 +327,36 @@ def test_a_page_that_spins_forever_is_a_timeout_and_the_browser_goes_on():
     assert late.status is Status.TIMEOUT
     after = execute_response(f"{F}html\n<h1 style='color:red'>fine</h1>\n{F}\n")
     assert after.status is Status.OK and after.screenshot
+
+
+_GLYPHS = """<!DOCTYPE html><html><head><style>
+body { margin: 0; background: #fff; }
+div { position: absolute; left: 0; width: 400px; height: 80px; font-size: 48px;
+      line-height: 80px; color: #000; white-space: nowrap; overflow: hidden; }
+</style></head><body>
+<div style="top: 0">\U0001f600\U0001f680\U0001f308</div>
+<div style="top: 100px">\u6f22\u5b57\u304b\u306a\ud55c</div>
+<div style="top: 200px">\ue000\ue001\ue002\ue003\ue004</div>
+</body></html>"""
+"""Emoji, CJK text and (last) private-use characters that no font has: the missing-glyph box."""
+
+
+def _band(png: Path, top: int):
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(png) as image:
+        return np.asarray(image.convert("RGB").crop((0, top, 400, top + 80))).astype(int)
+
+
+def test_emoji_and_cjk_render_as_glyphs_not_boxes(browser, tmp_path):
+    render = browser.render(html_page(_GLYPHS), tmp_path / "glyphs.png")
+    assert not render.timed_out
+    emoji, cjk, missing = (_band(tmp_path / "glyphs.png", top) for top in (0, 100, 200))
+    # Without a font for them, CJK characters are drawn as the same box as characters no font
+    # has; with one, they differ from it.
+    assert (cjk != missing).any()
+    assert (cjk.max(axis=2) < 128).sum() > 500  # ink: real strokes
+    # Colour emoji: many clearly coloured pixels (a box or a monochrome glyph has none).
+    coloured = int((emoji.max(axis=2) - emoji.min(axis=2) > 80).sum())
+    assert coloured > 500, coloured

@@ -336,3 +336,17 @@ def test_an_app_or_game_that_does_not_compile_is_a_build_error_before_anything_s
     assert result.message.startswith("build error: SyntaxError: ")
     assert f"(main.py, line {line})" in result.message
     assert running_apps() == []
+
+
+def test_a_failure_said_only_on_stdout_is_quoted_as_the_last_output_line():
+    from arena_kit.sandbox import run
+
+    code = "import sys\nprint('working')\nprint('Usage: tool.py <folder>')\nsys.exit(1)\n"
+    result = run(code, "python", backend="bwrap", cache=False)
+    assert result.status is Status.RUNTIME_ERROR
+    assert (
+        result.message
+        == "runtime error: exit code 1: its last output line: Usage: tool.py <folder>"
+    )
+    silent = run("import sys\nsys.exit(3)\n", "python", backend="bwrap", cache=False)
+    assert silent.message == "runtime error: exit code 3"

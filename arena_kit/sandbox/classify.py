@@ -231,6 +231,11 @@ def cpp_terminate(text: str) -> str | None:
     return None
 
 
+def _last_line(text: str, width: int = 200) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return shorten_paths(lines[-1])[:width] if lines else ""
+
+
 def explain(text: str, language: str) -> str:
     """The one line of ``text`` (a program's error output) that explains its failure."""
     readers = {
@@ -394,6 +399,11 @@ def classify_run(raw: RawRun, limits: Limits, language: str) -> tuple[Status, st
             "limit was reached",
         )
     detail = explain(stderr, language) if stderr.strip() else ""
+    if not detail and raw.exit_code not in (0, None):
+        # Nothing on stderr: a program that prints its own complaint ("Usage: …") and exits
+        # non-zero said why on stdout, in its last line.
+        last = _last_line(raw.stdout.decode("utf-8", "replace"))
+        detail = f"its last output line: {last}" if last else ""
     if signal_number is not None:
         return (
             Status.RUNTIME_ERROR,

@@ -350,3 +350,22 @@ def test_a_failure_said_only_on_stdout_is_quoted_as_the_last_output_line():
     )
     silent = run("import sys\nsys.exit(3)\n", "python", backend="bwrap", cache=False)
     assert silent.message == "runtime error: exit code 3"
+
+
+def test_a_timeout_names_the_wait_it_ran_out_of_for_pages_and_for_apps():
+    from arena_kit.web.browser import Render
+    from arena_kit.web.execute import APP_RENDER_WAIT_S, _apply_render
+
+    page = ExecutionResult("p", "", None, "html", Status.SANDBOX_ERROR)
+    _apply_render(page, Render(png=None, timed_out=True), "html page", limit_s=10)
+    assert page.status is Status.TIMEOUT
+    assert page.message == (
+        "timeout: the html page did not finish rendering within the wall-clock limit (10 s); "
+        'raise it with limits={"wall_s": 60}'
+    )
+    app = ExecutionResult("a", "", None, "streamlit", Status.SANDBOX_ERROR)
+    _apply_render(app, Render(png=None, timed_out=True), "streamlit app", app_wait_s=60.0)
+    assert app.message == (
+        f"timeout: the streamlit app did not finish rendering within {APP_RENDER_WAIT_S:g} s "
+        "(how long a screenshot waits for an app's page)"
+    )

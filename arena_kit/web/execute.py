@@ -84,11 +84,16 @@ def _folder(execution_id: str) -> Path:
 
 
 def _apply_render(
-    result: ExecutionResult, render: Render, what: str, limit_s: float | None = None
+    result: ExecutionResult,
+    render: Render,
+    what: str,
+    limit_s: float | None = None,
+    app_wait_s: float | None = None,
 ) -> None:
     """Status, message and outputs from what the page did in the browser.
 
-    ``limit_s`` is the wall-clock limit the render ran under, named in a timeout's message.
+    ``limit_s`` is the wall-clock limit the render ran under, named in a timeout's message;
+    ``app_wait_s`` how long an app's page was waited for (apps only).
     """
     result.stdout = "".join(f"{text}\n" for level, text in render.console if level != "error")
     errors = [text for level, text in render.console if level == "error"] + render.page_errors
@@ -103,12 +108,18 @@ def _apply_render(
         result.message = f"build error: {_one_line(render.build_error)}"
     elif render.timed_out:
         result.status = Status.TIMEOUT
-        result.message = f"timeout: the {what} did not finish rendering" + (
-            f" within the wall-clock limit ({limit_s:g} s); raise it with "
-            f'limits={{"wall_s": {60.0 if limit_s < 60 else limit_s * 2:g}}}'
-            if limit_s
-            else ""
-        )
+        if app_wait_s is not None:  # an app's page: the wait is fixed, its lifetime is not it
+            result.message = (
+                f"timeout: the {what} did not finish rendering within {app_wait_s:g} s (how "
+                "long a screenshot waits for an app's page)"
+            )
+        else:
+            result.message = f"timeout: the {what} did not finish rendering" + (
+                f" within the wall-clock limit ({limit_s:g} s); raise it with "
+                f'limits={{"wall_s": {60.0 if limit_s < 60 else limit_s * 2:g}}}'
+                if limit_s
+                else ""
+            )
     elif render.page_errors:
         result.status = Status.RUNTIME_ERROR
         result.message = f"runtime error: {_one_line(render.page_errors[0])}"
@@ -211,6 +222,10 @@ def _svg_page(svg: str) -> str:
     )
 
 
+APP_RENDER_WAIT_S = 60.0
+"""How long a screenshot waits for a started app's page to finish rendering."""
+
+
 def syntax_error(code: str) -> tuple[str, str] | None:
     """``(message, stderr)`` when ``code`` is not valid Python, else None.
 
@@ -265,8 +280,9 @@ def _app(
                 ready_selector=spec.ready_selector,
                 error_selector=spec.error_selector,
                 busy_selector=spec.busy_selector,
+                timeout_s=APP_RENDER_WAIT_S,
             )
-            _apply_render(result, render, f"{environment} app")
+            _apply_render(result, render, f"{environment} app", app_wait_s=APP_RENDER_WAIT_S)
             if render.build_error:  # an exception the app showed: the program failed
                 result.status = Status.RUNTIME_ERROR
                 result.message = f"runtime error: {_one_line(render.build_error)}"

@@ -32,18 +32,16 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import backends_here  # one param per backend; the `ready` fixture is there too
 from test_sandbox_hostile import (  # the same programs and checks as the hostile suite
     CONTAINED,
     CONTAINED_LIMITS,
     PRELUDE,
-    backends_here,
     check_contained,
 )
 
 from arena_kit.sandbox import Status, run, run_many
 from arena_kit.sandbox.confine import configured_uid
-from arena_kit.sandbox.dockerd import stop_shared_engine
-from arena_kit.sandbox.testing import prepare_docker
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 and os.environ.get("CI") != "true",
@@ -54,20 +52,6 @@ REPRODUCTION = (
     "import os; os.close(os.open('/proc/sys/kernel/core_pattern', os.O_WRONLY)); print('WRITABLE')"
 )
 CASES = {case.name: case for case in CONTAINED}
-
-
-@pytest.fixture(scope="module")
-def docker_engine():
-    prepare_docker("ci")
-    yield
-    stop_shared_engine()
-
-
-@pytest.fixture
-def ready(request, backend):
-    if backend == "docker":
-        request.getfixturevalue("docker_engine")
-    return backend
 
 
 def _contained(backend: str, names: list[str]) -> dict[str, bool]:

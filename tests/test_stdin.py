@@ -8,15 +8,13 @@ pool's release line travel on a pipe that must not reach the program.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from conftest import backends_here  # one param per backend; the `ready` fixture is there too
 
-from arena_kit.sandbox import Limits, Status, available_backends, cgroups, run, run_many
+from arena_kit.sandbox import Limits, Status, cgroups, run, run_many
 from arena_kit.sandbox.api import job_id
-from arena_kit.sandbox.dockerd import stop_shared_engine
-from arena_kit.sandbox.testing import docker_preparable, prepare_docker
 
 # The program waits for a line, then reports what it holds: its stdin's target, every other
 # open descriptor, and whatever it can read from any of them without blocking.
@@ -48,35 +46,6 @@ print(json.dumps({"got": got, "waited": waited, "targets": targets,
 """
 # Long enough that a program left waiting on a pipe is a timeout, not a slow pass.
 LIMITS = Limits(wall_s=20)
-
-
-def backends_here() -> list:
-    """One param per backend; one that cannot run here skips with the reason (not in CI)."""
-    params = []
-    for name, reason in available_backends().items():
-        if name == "docker" and reason is not None:
-            reason = docker_preparable()
-        marks = []
-        if reason is not None and os.environ.get("CI") != "true":
-            marks.append(pytest.mark.skip(reason=f"{name} unavailable: {reason}"))
-        params.append(pytest.param(name, marks=marks, id=name))
-    return params
-
-
-@pytest.fixture(scope="module")
-def docker_engine():
-    """A Docker engine and the CI runtime image; an engine started here is stopped after."""
-    prepare_docker("ci")
-    yield
-    stop_shared_engine()
-
-
-@pytest.fixture
-def ready(request, backend):
-    """The backend under test, made ready (Docker: engine and image)."""
-    if backend == "docker":
-        request.getfixturevalue("docker_engine")
-    return backend
 
 
 def _probe(result) -> dict:

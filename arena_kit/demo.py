@@ -6,10 +6,24 @@ Stages are added as the workbench grows (sandbox runs, ratings, the report).
 
 from __future__ import annotations
 
+import json
 import time
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["run_demo", "data_summary"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["run_demo", "data_summary", "read_outcomes", "outcome_changes", "BASELINE_REV"]
+
+BASELINE_REV = "0a04488"
+"""The tree before issue 13's detection and message rules (its labelled set, no rule yet):
+``data/battles/outcomes-<rev>.jsonl`` holds what it made of the real battles' answers
+(``benchmarks/bench_rederive.py --before 0a04488 --save``)."""
+
+Outcome = tuple[str | None, str | None, str | None]
+"""An answer's ``(environment, status, message)``; all None when nothing in it runs."""
 
 REPORT_DIR = Path("reports") / "demo"
 
@@ -80,6 +94,82 @@ def sandbox_summary() -> str:
     return "\n".join(lines) + "\n"
 
 
+def read_outcomes(path: Path) -> dict[str, Outcome]:
+    """Outcomes by response id from a JSONL file of ``response_id, environment, status,
+    message`` rows (see ``benchmarks/bench_rederive.py``)."""
+    found: dict[str, Outcome] = {}
+    for line in path.read_text("utf-8").splitlines():
+        row = json.loads(line)
+        found[str(row["response_id"])] = (row["environment"], row["status"], row["message"])
+    return found
+
+
+def current_outcomes(executions: pd.DataFrame, responses: pd.DataFrame) -> dict[str, Outcome]:
+    """Outcomes by response id from an executions table and responses linked to it."""
+    by_id = {row["execution_id"]: row for row in executions.to_dict("records")}
+    found: dict[str, Outcome] = {}
+    for response_id, execution_id in zip(
+        responses["response_id"], responses["execution_id"], strict=True
+    ):
+        run = by_id.get(execution_id) if isinstance(execution_id, str) else None
+        found[str(response_id)] = (
+            (run["environment"], run["status"], run["message"]) if run else (None, None, None)
+        )
+    return found
+
+
+def outcome_changes(
+    before: dict[str, Outcome], after: dict[str, Outcome], *, label: str = BASELINE_REV
+) -> str:
+    """How many bundled battles changed environment or status between two sets of outcomes,
+    and the transitions that explain it, as markdown."""
+    from .datasets import bundled_battles
+
+    battles = bundled_battles()
+    missing = (None, None, None)
+    changed_env = changed_status = changed_any = 0
+    environments: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for a, b in zip(battles["response_a"], battles["response_b"], strict=True):
+        env_moved = status_moved = False
+        for response_id in (str(a), str(b)):
+            old, new = before.get(response_id, missing), after.get(response_id, missing)
+            if old[0] != new[0]:
+                env_moved = True
+                environments[f"{old[0]} → {new[0]}"] += 1
+            if old[1] != new[1]:
+                status_moved = True
+                statuses[f"{old[1]} → {new[1]}"] += 1
+        changed_env += env_moved
+        changed_status += status_moved
+        changed_any += env_moved or status_moved
+    lines = [
+        f"## The real battles, re-derived: what changed since `{label}`",
+        "",
+        f"**{changed_any} of {len(battles)}** battles changed environment or status "
+        f"({changed_env} environment, {changed_status} status; an answer may change both).",
+        "",
+        "| answers whose environment changed | count |",
+        "|---|---|",
+        *[f"| {move} | {count} |" for move, count in environments.most_common()],
+        "",
+        "| answers whose status changed | count |",
+        "|---|---|",
+        *[f"| {move} | {count} |" for move, count in statuses.most_common()],
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def rederived_summary(executions: pd.DataFrame, responses: pd.DataFrame) -> str:
+    """:func:`outcome_changes` between the committed baseline and this run's executions."""
+    from .datasets import DATA_DIR
+
+    baseline = DATA_DIR / "battles" / f"outcomes-{BASELINE_REV}.jsonl"
+    if not baseline.is_file():
+        return ""
+    return outcome_changes(read_outcomes(baseline), current_outcomes(executions, responses))
+
+
 def run_demo(out_dir: Path = REPORT_DIR) -> int:
     """Run the demo and print where its result is. Returns a process exit code.
 
@@ -87,7 +177,9 @@ def run_demo(out_dir: Path = REPORT_DIR) -> int:
     2. run the sandbox's bundled samples (8 languages) and the visual environments' bundled
        answers (pages, React, Vue, Mermaid, Markdown, Streamlit, Gradio, PyGame);
     3. the report: execute the real battles' answers (cached), analyse the bundled
-       **simulated** votes, fit rankings, write ``reports/demo/report.html``.
+       **simulated** votes, fit rankings, write ``reports/demo/report.html``;
+    4. how the real battles' environments and statuses changed since the committed baseline
+       (see :data:`BASELINE_REV`).
     """
     from .datasets import DATA_DIR, battle_responses, write_table
     from .io import atomic_path
@@ -112,9 +204,18 @@ def run_demo(out_dir: Path = REPORT_DIR) -> int:
         DATA_DIR / "simulated" / "simulated-votes.jsonl",
         out_dir,
         responses=responses,
-        judges=True,
+        judges="bundled",
         parameters={"wall_s": 5},
     )
+    # The report ran the battles' answers; the same runs again are cache hits.
+    from .execution import execute_responses
+
+    executions, linked = execute_responses(battle_responses(), limits={"wall_s": 5}, progress=False)
+    changes = rederived_summary(executions, linked)
+    if changes:
+        print(changes)
+        with atomic_path(out_dir.parent / "demo-summary.md") as temporary:
+            temporary.write_text("\n".join([summary, sandbox, visual, changes]), encoding="utf-8")
     elapsed = time.perf_counter() - started
     print(f"demo finished in {elapsed:.1f} s")
     print(f"summary: {(out_dir.parent / 'demo-summary.md').resolve()}")

@@ -311,6 +311,20 @@ _INSTALL = re.compile(
     re.M,
 )
 _PY_APPS = ("streamlit", "gradio", "pygame")
+# Web servers (the `server` environment): a framework import proves it; the standard library's
+# http.server, aiohttp (also a client) and tornado need the call that serves.
+_PY_SERVER_FRAMEWORKS = frozenset(
+    {"flask", "fastapi", "dash", "bottle", "starlette", "uvicorn", "quart", "sanic", "falcon",
+     "cherrypy", "werkzeug"}
+)  # fmt: skip
+_PY_SERVES = re.compile(
+    r"\b(?:(?:Threading)?HTTPServer|web\.Application|web\.run_app|tornado\.web\.Application)\s*\(|"
+    r"\bserve_forever\s*\(|\b(?:BaseHTTPRequestHandler|SimpleHTTPRequestHandler)\b"
+)
+_JS_SERVER_PACKAGES = frozenset({"express", "koa", "fastify", "@hapi/hapi", "restify"})
+_JS_SERVES = re.compile(
+    r"\b(?:http|https)\.createServer\s*\(|\bcreateServer\s*\([^)]*\)[\s\S]*\.listen\s*\("
+)
 _CODE_LANGUAGES = frozenset(
     {"python", "javascript", "typescript", "html", "c", "cpp", "java", "go", "rust",
      "mermaid", "markdown"}
@@ -478,13 +492,28 @@ def _is_node(code: str) -> bool:
     return bool(re.search(r"\brequire\(\s*['\"]|\bmodule\.exports\b|\bprocess\.argv\b", code))
 
 
+def _is_python_server(code: str, imported: list[str]) -> bool:
+    if any(name in _PY_SERVER_FRAMEWORKS for name in imported):
+        return True
+    serving = {"http", "socketserver", "aiohttp", "tornado"}
+    return bool(serving.intersection(imported)) and bool(_PY_SERVES.search(code))
+
+
+def _is_node_server(code: str) -> bool:
+    if any(spec in _JS_SERVER_PACKAGES for spec in js_imports(code)):
+        return True
+    return bool(_JS_SERVES.search(code))
+
+
 def code_environment(code: str, language: str | None) -> str | None:
     """The environment one piece of code runs in, given its language.
 
     Python is ``streamlit``, ``gradio`` or ``pygame`` when it imports that library (under any
-    alias: the imports are parsed, names such as ``st`` or ``gr`` prove nothing); JavaScript
-    and TypeScript are ``react`` when they import React (or use ``React.`` with JSX) and
-    ``vue`` when they import Vue; HTML holding a ``<template>`` component is ``vue``.
+    alias: the imports are parsed, names such as ``st`` or ``gr`` prove nothing), ``server``
+    when it is a web server (Flask, FastAPI, Dash, Bottle …, or ``http.server`` serving);
+    JavaScript is ``server`` for Node ``http`` servers and Express; JavaScript and TypeScript
+    are ``react`` when they import React (or use ``React.`` with JSX) and ``vue`` when they
+    import Vue; HTML holding a ``<template>`` component is ``vue``.
     """
     if language is None or language == "shell":
         return None
@@ -493,7 +522,7 @@ def code_environment(code: str, language: str | None) -> str | None:
         for name in _PY_APPS:
             if name in imported:
                 return name
-        return "python"
+        return "server" if _is_python_server(code, imported) else "python"
     if language in ("javascript", "typescript"):
         if _is_sfc(code):
             return "vue"
@@ -501,6 +530,8 @@ def code_environment(code: str, language: str | None) -> str | None:
             return "react"
         if _is_vue_js(code):
             return "vue"
+        if language == "javascript" and _is_node_server(code):
+            return "server"
         return language
     if language == "html":
         return "vue" if _is_sfc(code) and not _HTML_DOC.search(code) else "html"
@@ -643,6 +674,14 @@ def extract(markdown: str) -> Extracted:
                 wanted, language, block.code, block, blocks, kinds, install,
                 files=files, reason=f"a {wanted} component",
             )  # fmt: skip
+    servers = [i for i, env in enumerate(environments) if env == "server"]
+    if servers:  # a server answer: its pages and scripts are files it serves, not the main code
+        index = max(servers, key=lambda i: len(runnable[i][0].code))
+        block, kind = runnable[index]
+        return Extracted(
+            "server", kind, block.code, block, blocks, kinds, install,
+            files=_named_files(runnable, block), reason=f"a {kind} web server",
+        )  # fmt: skip
     html_blocks = [b for b, k in runnable if k == "html"]
     others = [k for _, k in runnable if k not in ("html", "javascript")]
     if html_blocks and not others:

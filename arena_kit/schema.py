@@ -59,7 +59,7 @@ __all__ = [
 # Names: one list each.
 
 ENVIRONMENTS: tuple[str, ...] = (
-    "html", "react", "vue", "streamlit", "gradio", "pygame", "mermaid", "markdown",
+    "html", "react", "vue", "streamlit", "gradio", "server", "pygame", "mermaid", "markdown",
     "python", "javascript", "typescript", "c", "cpp", "java", "go", "rust",
 )  # fmt: skip
 """Where a response's code runs (the execution environment)."""

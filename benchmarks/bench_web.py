@@ -4,14 +4,15 @@
 
 On a warm machine (the browser started once, in its sandbox; the sandbox runtime and npm cache
 set up): for each bundled sample (HTML, JavaScript, React, Vue, Mermaid, Markdown, PyGame,
-Streamlit, Gradio), ``execute_response(markdown)`` is timed end to end — detection, build,
-sandbox, render, screenshot — ``--repeat`` times (``--app-repeat`` for the app servers); the
-median and the range are printed with the goal (3 s; 8 s for app servers) and the load average,
-since a busy machine slows every figure. App servers are timed twice: cold (a fresh sandbox
-that imports Streamlit/Gradio) and with a warm pool (``keep_warm``: the import already paid,
-``--pool-wait`` seconds between runs for the pool to refill). PyGame's figure includes its
-capture time (``duration_s``, 2 s by default). Runs are ``--idle`` seconds apart (default 1 s),
-as when a person looks at each result: the browser opens the next page's tab then.
+Streamlit, Gradio, a Flask and an Express server), ``execute_response(markdown)`` is timed end
+to end — detection, build, sandbox, render, screenshot — ``--repeat`` times (``--app-repeat``
+for app and web servers); the median and the range are printed with the goal (3 s; 8 s for app
+servers; 5 s for web servers) and the load average, since a busy machine slows every figure.
+App servers are timed twice: cold (a fresh sandbox that imports Streamlit/Gradio) and with a
+warm pool (``keep_warm``: the import already paid, ``--pool-wait`` seconds between runs for the
+pool to refill). PyGame's figure includes its capture time (``duration_s``, 2 s by default).
+Runs are ``--idle`` seconds apart (default 1 s), as when a person looks at each result: the
+browser opens the next page's tab then.
 """
 
 from __future__ import annotations
@@ -34,8 +35,11 @@ CASES = {
     "pygame": "pygame_bounce",
     "streamlit": "streamlit_dashboard",
     "gradio": "gradio_greeter",
+    "server": "flask_todo",
+    "server (node)": "express_hello",
 }
 APPS = ("streamlit", "gradio")
+SERVERS = ("server", "server (node)")
 
 
 def main() -> None:
@@ -67,7 +71,7 @@ def main() -> None:
         else:
             execute_response(text)  # warm-up: first build of this kind, caches
         times, statuses = [], set()
-        for _ in range(args.app_repeat if environment in APPS else args.repeat):
+        for _ in range(args.app_repeat if environment in APPS + SERVERS else args.repeat):
             time.sleep(args.pool_wait if pooled else args.idle)
             begin = time.perf_counter()
             result = execute_response(text, refresh=True)
@@ -75,7 +79,7 @@ def main() -> None:
             statuses.add(result.status.value)
         if pooled:
             keep_warm(environment, 0)
-        goal = 8.0 if environment in APPS else 3.0
+        goal = 8.0 if environment in APPS else 5.0 if environment in SERVERS else 3.0
         label = environment + (" (warm pool)" if pooled else "")
         print(
             f"{label:<24}{statistics.median(times):>10.2f}{min(times):>8.2f}"

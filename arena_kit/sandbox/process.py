@@ -160,6 +160,8 @@ class Launcher:
 
 _PLACE_TIMEOUT_S = 20.0
 _CPU_POLL_S = 0.05
+# Read once: os.cpu_count() costs a sysfs read, and every run's wait needs it.
+_CPUS = max(1, os.cpu_count() or 1)
 
 
 class Started:
@@ -313,7 +315,7 @@ class Started:
         status = rusage = None
         # No CPU can be over the limit before that much wall time passed (per CPU): a short
         # run never reads the cgroup while it runs, a long one every _CPU_POLL_S.
-        next_cpu_check = started + (cpu_s or 0.0) / max(1, os.cpu_count() or 1)
+        next_cpu_check = started + (cpu_s or 0.0) / _CPUS
         try:
             while True:
                 now = time.monotonic()

@@ -1,4 +1,5 @@
-"""Streamlit and Gradio apps: started in the sandbox, polled until ready, always stopped.
+"""Streamlit and Gradio apps, and web servers: started in the sandbox, polled until ready,
+always stopped.
 
 An app runs in bubblewrap like any program (no network, private ``/work`` and ``/tmp``, its
 own cgroup), listening on the loopback of its own network namespace; a :class:`Bridge` makes
@@ -24,13 +25,14 @@ from dataclasses import dataclass
 
 from ..errors import ArenaKitError
 from ..sandbox import cgroups
+from ..sandbox.api import check_file_names
 from ..sandbox.bwrap import bwrap_command
 from ..sandbox.limits import Limits
 from ..sandbox.process import Started
 from ..sandbox.runtimes import SANDBOX_RUNTIME
 from ..sandbox.warmpool import WarmPool
 from ..sandbox.workdir import WorkDir
-from .bridge import Bridge, children, sandbox_netns
+from .bridge import Bridge, children, listening, sandbox_netns, sandbox_pid
 
 __all__ = [
     "App",
@@ -48,10 +50,13 @@ APP_LIMITS = Limits(wall_s=600, cpu_s=600, memory_mb=2048, pids=512, disk_mb=256
 
 _PYTHON = f"{SANDBOX_RUNTIME}/venv/bin/python"
 
-# One launcher for both kinds. It imports the framework first, then waits for its job (the
+# One launcher for every kind. It imports the framework first, then waits for its job (the
 # code and settings) on stdin: a warm app (see keep_warm) has paid for the import before the
 # answer arrives. Gradio answers often build an interface and forget launch(): the launcher
-# runs the answer as __main__, then launches the last Blocks it left if no server is up.
+# runs the answer as __main__, then launches the last Blocks it left if no server is up. A
+# server answer that only defines its app (a FastAPI ``app`` without ``uvicorn.run``, a Flask
+# ``app`` without ``app.run``) is served the same way, by the framework's own runner; a Node
+# server replaces the launcher with node.
 _LAUNCHER = """
 import json, os, runpy, sys
 kind = sys.argv[1]
@@ -62,23 +67,46 @@ if kind == "streamlit":
             __import__(name)
         except Exception:
             pass
-else:
+elif kind == "gradio":
     import gradio
 job = json.loads(sys.stdin.readline())
 null = os.open(os.devnull, os.O_RDONLY)  # the control pipe never reaches the answer
 os.dup2(null, 0)
 os.close(null)
-with open("main.py", "w", encoding="utf-8") as handle:
+with open(job["file"], "w", encoding="utf-8") as handle:
     handle.write(job["code"])
 os.environ.update(job["env"])
 if kind == "streamlit":
     sys.argv = ["streamlit", "run", "main.py", *job["flags"]]
     sys.exit(streamlit.web.cli.main())
+if job["file"] == "main.js":
+    os.execvp("node", ["node", "main.js"])
 sys.argv = ["main.py"]
+sys.orig_argv = [sys.orig_argv[0], "main.py"]  # reloaders (Flask debug) restart `python main.py`
 namespace = runpy.run_path("main.py", run_name="__main__")
-apps = [v for v in namespace.values() if isinstance(v, gradio.Blocks)]
-if apps and not getattr(apps[-1], "server", None) and not getattr(apps[-1], "is_running", False):
-    apps[-1].launch()
+if kind == "gradio":
+    apps = [v for v in namespace.values() if isinstance(v, gradio.Blocks)]
+    last = apps[-1] if apps else None
+    if last and not getattr(last, "server", None) and not getattr(last, "is_running", False):
+        last.launch()
+    sys.exit(0)
+host, port = "127.0.0.1", int(os.environ["PORT"])
+for value in reversed(list(namespace.values())):
+    framework = (getattr(type(value), "__module__", None) or "").split(".")[0]
+    if framework in ("fastapi", "starlette") and callable(value):
+        import uvicorn
+        sys.exit(uvicorn.run(value, host=host, port=port))
+    if framework in ("flask", "dash") and hasattr(value, "run"):
+        sys.exit(value.run(host=host, port=port))
+    if framework == "bottle" and hasattr(value, "route"):
+        import bottle
+        sys.exit(bottle.run(value, host=host, port=port))
+if "bottle" in sys.modules and getattr(sys.modules["bottle"], "default_app", None):
+    bottle = sys.modules["bottle"]
+    if bottle.default_app().routes:  # module-level @route handlers, no run() call
+        sys.exit(bottle.run(host=host, port=port))
+sys.exit("arena-kit: the program ended without starting a server, and defines no Flask, "
+         "FastAPI, Dash or Bottle app to serve")
 """
 _STREAMLIT_FLAGS = [
     "--server.address", "127.0.0.1", "--server.headless", "true",
@@ -97,6 +125,9 @@ class _Kind:
     ready_selector: str
     error_selector: str | None
     busy_selector: str | None = None
+    find_port: bool = False
+    """A server listens where its code says: the port is found in the sandbox's namespace
+    (``PORT`` is only offered), and any HTTP answer on its root means it serves."""
 
 
 APP_KINDS: dict[str, _Kind] = {
@@ -108,6 +139,7 @@ APP_KINDS: dict[str, _Kind] = {
         '[data-testid="stStatusWidget"] button, [data-testid="stStatusWidget"] img',
     ),
     "gradio": _Kind(7860, "/", ".gradio-container", None),
+    "server": _Kind(8000, "/", "body", None, find_port=True),
 }
 
 
@@ -150,12 +182,15 @@ _running_lock = threading.Lock()
 
 
 class App:
-    """A Streamlit or Gradio app running in the sandbox (see :func:`start_app`)."""
+    """A Streamlit or Gradio app, or a web server, running in the sandbox (see
+    :func:`start_app`)."""
 
     def __init__(self, kind: str, limits: Limits) -> None:
         if kind not in APP_KINDS:
             raise ValueError(f"unknown app kind {kind!r}; use one of {sorted(APP_KINDS)}")
         self.kind = kind
+        self.label = "server" if kind == "server" else f"{kind} app"
+        """What messages call it: "the server", "the streamlit app"."""
         self.spec = APP_KINDS[kind]
         self.limits = limits
         self.started_at = time.monotonic()
@@ -165,6 +200,8 @@ class App:
         self.group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
         self._stopped = False
         self.submitted = False
+        self.root_status: int | None = None
+        """The HTTP status its root page answered with, once it serves."""
         self.proxy_token: str | None = None
         """Its capability token at the Jupyter server, once shown through it (see
         :mod:`arena_kit.web.jupyter_app_proxy`); removed when the app stops."""
@@ -181,22 +218,45 @@ class App:
         self._stdout = _Drain(self.process.process.stdout, limits.output_bytes)
         self._stderr = _Drain(self.process.process.stderr, limits.output_bytes)
 
-    def submit(self, code: str, root_path: str | None = None) -> None:
-        """Hand the app its code (once); the server starts serving it."""
+    def submit(
+        self,
+        code: str,
+        root_path: str | None = None,
+        language: str = "python",
+        files: dict[str, str] | None = None,
+    ) -> None:
+        """Hand the app its code (once); the server starts serving it.
+
+        ``language`` is ``javascript`` for a Node server (``server`` kind only); ``files``
+        (name → text) are written next to the code first (a server's templates and pages).
+        """
         if self.submitted:
             raise RuntimeError("an app runs one piece of code; start another app")
+        if language not in ("python", "javascript") or (
+            language == "javascript" and self.kind != "server"
+        ):
+            raise ValueError(f"a {self.kind} app runs Python, not {language!r}")
+        check_file_names(files or {})
         self.submitted = True
+        for name, text in (files or {}).items():
+            self.work.write(name, text)
+        port = str(self.spec.inner_port)
         env = {
             "GRADIO_ANALYTICS_ENABLED": "False",
             "GRADIO_SERVER_NAME": "127.0.0.1",
-            "GRADIO_SERVER_PORT": str(self.spec.inner_port),
+            "GRADIO_SERVER_PORT": port,
             "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+            # Offered to servers (many read PORT); where one listens is found, not assumed.
+            "PORT": port,
+            "HOST": "127.0.0.1",
+            "NODE_PATH": f"{SANDBOX_RUNTIME}/node_modules",
         }
         if root_path:
             env["GRADIO_ROOT_PATH"] = root_path
-        flags = [*_STREAMLIT_FLAGS, "--server.port", str(self.spec.inner_port)]
+        flags = [*_STREAMLIT_FLAGS, "--server.port", port]
         self.started_at = time.monotonic()
-        job = json.dumps({"code": code, "env": env, "flags": flags}) + "\n"
+        file = "main.js" if language == "javascript" else "main.py"
+        job = json.dumps({"code": code, "file": file, "env": env, "flags": flags}) + "\n"
         self.process.release(job.encode("utf-8"))
 
     # -- state --------------------------------------------------------------------------------
@@ -235,36 +295,54 @@ class App:
                 time.sleep(0.2)  # let the pipes drain
                 raise AppStartError(
                     "runtime_error",
-                    f"runtime error: the {self.kind} app exited before serving "
+                    f"runtime error: the {self.label} exited before serving "
                     f"(exit {self.process.process.returncode}): {_last_line(self.stderr)}",
                     self.stdout,
                     self.stderr,
                 )
             if not attached:
-                netns = sandbox_netns(self.process.process.pid)
-                if netns is not None:
-                    self.bridge.attach(netns)
-                    attached = True
+                attached = self._attach()
             if attached and self._healthy():
                 self.ready_s = time.monotonic() - self.started_at
                 return
-            time.sleep(0.15)
+            time.sleep(0.05 if self.spec.find_port else 0.15)
         raise AppStartError(
             "timeout",
-            f"timeout: the {self.kind} app did not answer within {timeout_s:g} s: "
+            f"timeout: the {self.label} did not answer within {timeout_s:g} s: "
             f"{_last_line(self.stderr) or 'no output'}",
             self.stdout,
             self.stderr,
         )
+
+    def _attach(self) -> bool:
+        """Connect the bridge to the sandbox's namespace once it exists (and, for a server,
+        once it listens: the port its code chose, ``PORT`` when it listens there too)."""
+        pid = sandbox_pid(self.process.process.pid)
+        if pid is None:
+            return False
+        if self.spec.find_port:
+            ports = listening(pid)
+            if not ports:
+                return False
+            offered = [pair for pair in ports if pair[1] == self.spec.inner_port]
+            self.bridge.inner_host, self.bridge.inner_port = (offered or ports)[0]
+        netns = sandbox_netns(pid)
+        if netns is None:
+            return False
+        self.bridge.attach(netns)
+        return True
 
     def _healthy(self) -> bool:
         try:
             with urllib.request.urlopen(
                 f"http://127.0.0.1:{self.port}{self.spec.health_path}", timeout=2
             ) as response:
-                return int(response.status) == 200
+                self.root_status = int(response.status)
+        except urllib.error.HTTPError as error:  # it answered: a server is up
+            self.root_status = int(error.code)
         except (urllib.error.URLError, OSError, ValueError):
             return False
+        return self.root_status == 200 or self.spec.find_port
 
     def stop(self) -> None:
         """Stop the app: kill its whole tree, close the bridge, remove its work directory."""
@@ -348,13 +426,25 @@ def start_app(
     limits: Limits | None = None,
     ready_timeout_s: float = 90.0,
     root_path: str | None = None,
+    language: str = "python",
+    files: dict[str, str] | None = None,
 ) -> App:
-    """Start ``code`` as a ``streamlit`` or ``gradio`` app and wait until it serves.
+    """Start ``code`` as a ``streamlit`` or ``gradio`` app, or a ``server``, and wait until it
+    serves.
+
+    A server (Flask, FastAPI, Dash, Bottle, ``http.server``; Node ``http`` or Express with
+    ``language="javascript"``) listens on a loopback port of its own namespace, found from
+    its listening sockets (``PORT`` is set to 8000 for servers that read it); an app object
+    its code only defines is served by the framework's runner.
 
     Parameters
     ----------
     root_path
         The URL prefix the app is served under (Gradio needs it behind the Jupyter proxy).
+    language
+        ``python``, or ``javascript`` for a Node server.
+    files
+        Other files of the answer (name → text), written next to its code.
 
     Raises
     ------
@@ -367,7 +457,7 @@ def start_app(
     with _running_lock:
         _running.add(app)
     try:
-        app.submit(code, root_path)
+        app.submit(code, root_path, language, files)
         app.wait_ready(ready_timeout_s)
     except BaseException:
         app.stop()

@@ -22,7 +22,7 @@ import socket
 import threading
 from pathlib import Path
 
-__all__ = ["Bridge", "sandbox_netns", "children"]
+__all__ = ["Bridge", "sandbox_netns", "sandbox_pid", "listening", "children"]
 
 _CLONE_NEWNET = 0x40000000
 
@@ -40,9 +40,9 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def sandbox_netns(root_pid: int) -> int | None:
-    """An open fd of the network namespace of the first descendant of ``root_pid`` that is not
-    in ours (the sandbox's), or None while there is none yet."""
+def sandbox_pid(root_pid: int) -> int | None:
+    """The first descendant of ``root_pid`` whose network namespace is not ours (a process
+    inside the sandbox), or None while there is none yet."""
     own = os.stat("/proc/self/ns/net").st_ino
     pending = [root_pid]
     seen: set[int] = set()
@@ -53,9 +53,48 @@ def sandbox_netns(root_pid: int) -> int | None:
         seen.add(pid)
         with contextlib.suppress(OSError):
             if os.stat(f"/proc/{pid}/ns/net").st_ino != own:
-                return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+                return pid
         pending += children(pid)
     return None
+
+
+def sandbox_netns(root_pid: int) -> int | None:
+    """An open fd of the sandbox's network namespace (see :func:`sandbox_pid`), or None."""
+    pid = sandbox_pid(root_pid)
+    if pid is None:
+        return None
+    try:
+        return os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:  # it ended meanwhile
+        return None
+
+
+def listening(pid: int) -> list[tuple[str, int]]:
+    """The TCP ``(host, port)`` pairs listening in the network namespace of ``pid``, in the
+    order the kernel lists them; an address on every interface is given as its loopback.
+
+    Read from ``/proc/<pid>/net/tcp{,6}``, which show the sockets of that process's
+    namespace: a server's port is found without asking the server anything.
+    """
+    found: list[tuple[str, int]] = []
+    for name, loopback in (("tcp", "127.0.0.1"), ("tcp6", "::1")):
+        try:
+            lines = Path(f"/proc/{pid}/net/{name}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 4 or fields[3] != "0A":  # 0A: LISTEN
+                continue
+            address, port = fields[1].rsplit(":", 1)
+            # Any address, or loopback (written in the kernel's byte order); the namespace
+            # has no other interface.
+            if address not in ("00000000", "0100007F", "0" * 32, "0" * 24 + "01000000"):
+                continue
+            pair = (loopback, int(port, 16))
+            if pair not in found:
+                found.append(pair)
+    return found
 
 
 def _listen(port: int) -> socket.socket:
@@ -113,6 +152,8 @@ class Bridge:
         self, inner_port: int, *, listen_netns: int | None = None, listen_port: int = 0
     ) -> None:
         self.inner_port = inner_port
+        self.inner_host = "127.0.0.1"
+        """Where to connect in the attached namespace (a server may listen on ``::1`` only)."""
         if listen_netns is None:
             self._listener = _listen(listen_port)
         else:
@@ -154,7 +195,7 @@ class Bridge:
             # This thread moves into the sandbox's namespace for good; it ends with the relay.
             if self._netns is not None and _libc().setns(self._netns, _CLONE_NEWNET) != 0:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.inner_port), timeout=5)
+            upstream = socket.create_connection((self.inner_host, self.inner_port), timeout=5)
             upstream.settimeout(None)
             with self._lock:
                 self._open.add(upstream)

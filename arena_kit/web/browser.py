@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import shutil
 import socket
 import threading
@@ -88,6 +89,9 @@ class Render:
     svg: str | None = None
     wall_s: float = 0.0
     checks: dict[str, Any] = field(default_factory=dict)
+    load_error: str | None = None
+    """Chromium's reason the served page could not be loaded at all (``net::ERR_EMPTY_RESPONSE``,
+    a login it was asked for): the app's answer, not the renderer's failure."""
 
 
 def is_blank(png: Path, tolerance: int = 6) -> bool:
@@ -559,6 +563,11 @@ class Browser:
                 tab.goto(url, wait_until="domcontentloaded", timeout=timeout_s * 1000)
                 tab.wait_for_selector(ready_selector, timeout=timeout_s * 1000)
             except Exception as error:
+                refused = re.search(r"net::ERR_[A-Z_]+", str(error))
+                if refused and "Timeout" not in type(error).__name__:
+                    result.load_error = refused.group(0)
+                    result.wall_s = time.monotonic() - started
+                    return result
                 if "Timeout" not in type(error).__name__:
                     raise
                 result.timed_out = True

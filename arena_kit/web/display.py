@@ -233,7 +233,7 @@ def live_app_html(
         url = app.url
         sandbox = "allow-scripts allow-same-origin allow-forms allow-downloads"
     return (
-        f"<div>{html.escape(app.kind)} app, live while it runs: "
+        f"<div>{html.escape(app.label)}, live while it runs: "
         f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">'
         f"<code>{html.escape(url)}</code></a></div>"
         f'<iframe src="{html.escape(url)}" sandbox="{sandbox}" referrerpolicy="no-referrer" '

@@ -20,9 +20,9 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from ..extract import extract
+from ..extract import extract, guess_language
 from ..sandbox import ExecutionResult, Limits, cache, run
-from ..sandbox.classify import explain
+from ..sandbox.classify import explain, missing_verdict
 from ..sandbox.paths import artifacts_dir
 from ..schema import ENVIRONMENTS, Status, content_id
 from .apps import APP_KINDS, APP_LIMITS, AppStartError, start_app
@@ -39,8 +39,10 @@ __all__ = [
 ]
 
 WEB_ENVIRONMENTS = ("html", "react", "vue", "mermaid", "markdown")
-APP_ENVIRONMENTS = ("streamlit", "gradio")
-_FORMAT = 3  # bumped when renders change (2: no Streamlit "Deploy" toolbar; 3: issue 13)
+APP_ENVIRONMENTS = ("streamlit", "gradio", "server")
+_FORMAT = (
+    4  # bumped when renders change (2: no Streamlit "Deploy" toolbar; 3: issue 13; 4: servers)
+)
 _BROWSER_JS = re.compile(
     r"\b(?:document|window|localStorage|requestAnimationFrame|alert|navigator)\b|getContext\("
 )
@@ -131,26 +133,20 @@ def _apply_render(
         result.message = f"ok: {what} rendered in {render.wall_s:.2f} s"
 
 
-_MISSING_MODULE = re.compile(r"(?:ModuleNotFoundError|ImportError): No module named '([\w.]+)'")
-
-
-def _missing_module(text: str) -> str | None:
-    """The module a Python error says is missing (``No module named 'cv2'``), if any."""
-    match = _MISSING_MODULE.search(text or "")
-    return match.group(1) if match else None
-
-
-def _missing_message(module: str) -> str:
-    """The same words as a program run's: the module and the pip line that installs it."""
-    from ..extract import distribution_for
-
-    hint = f"pip install {distribution_for(module)}"
-    return f"missing dependency: {module!r} is not installed ({hint})"
+_USER_LINE = re.compile(r'File "/work/main\.py", line (\d+)')
 
 
 def _one_line(text: str) -> str:
+    """An exception an app showed, as a program run words it: ``KeyError: 'count' (main.py,
+    line 5)`` (Streamlit shows the exception, then a "Traceback:" heading and the frames)."""
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    return " ".join(lines[:2])[:300] if lines else "(no message)"
+    if not lines:
+        return "(no message)"
+    places = _USER_LINE.findall(text)
+    if places and not lines[0].startswith(("Traceback", "File ")):
+        return f"{lines[0][:250]} (main.py, line {places[-1]})"
+    lines = [line for line in lines if not line.startswith("Traceback")]
+    return " ".join(lines[:2])[:300]
 
 
 def _web(
@@ -244,28 +240,51 @@ def syntax_error(code: str) -> tuple[str, str] | None:
     return None
 
 
+_STATIC_DIR = re.compile(r"""\bstatic\s*\(\s*(?:path\.join\([^)]*?)?['"]/?([\w-]+)/?['"]""")
+
+
+def server_files(code: str, files: dict[str, str]) -> dict[str, str]:
+    """``files`` plus the copies a server looks for: Flask renders ``templates/<name>``, an
+    Express app serves the folder it names in ``express.static(...)``; answers give bare names.
+    """
+    placed = dict(files)
+    folders = ["templates"] if "render_template(" in code else []
+    folders += [name for name in _STATIC_DIR.findall(code) if name not in folders]
+    for name, text in files.items():
+        if "/" not in name and name.endswith((".html", ".css", ".js")):
+            for folder in folders:
+                placed.setdefault(f"{folder}/{name}", text)
+    return placed
+
+
 def _app(
-    code: str, environment: str, limits: Limits | None, screenshot: bool, browser: Browser | None
+    code: str,
+    environment: str,
+    language: str,
+    files: dict[str, str],
+    limits: Limits | None,
+    screenshot: bool,
+    browser: Browser | None,
 ) -> ExecutionResult:
     started = time.monotonic()
     chosen = limits or APP_LIMITS
-    result = _result(code, environment, "python", chosen)
+    result = _result(code, environment, language, chosen, files)
     result.backend = "bwrap"
-    broken = syntax_error(code)
+    broken = syntax_error(code) if language == "python" else None
     if broken is not None:
         result.status = Status.BUILD_ERROR
         result.message, result.stderr = broken
         result.wall_s = round(time.monotonic() - started, 4)
         return result
     try:
-        app = start_app(code, environment, limits=chosen)
+        placed = server_files(code, files) if environment == "server" else {}
+        app = start_app(code, environment, limits=chosen, language=language, files=placed)
     except AppStartError as error:
         result.status = Status(error.status)
         result.message = error.message
-        missing = _missing_module(error.stderr)
+        missing = missing_verdict(error.stderr, language, None)
         if missing and error.status == "runtime_error":
-            result.status = Status.MISSING_DEPENDENCY
-            result.message = _missing_message(missing)
+            result.status, result.message = missing
         result.stdout, result.stderr = error.stdout, error.stderr
         result.wall_s = round(time.monotonic() - started, 4)
         return result
@@ -282,20 +301,37 @@ def _app(
                 busy_selector=spec.busy_selector,
                 timeout_s=APP_RENDER_WAIT_S,
             )
-            _apply_render(result, render, f"{environment} app", app_wait_s=APP_RENDER_WAIT_S)
-            if render.build_error:  # an exception the app showed: the program failed
+            _apply_render(result, render, app.label, app_wait_s=APP_RENDER_WAIT_S)
+            if render.load_error:  # the app answered something no browser can show
+                result.status = Status.RUNTIME_ERROR
+                result.message = (
+                    f"runtime error: the {app.label}'s page cannot be shown ("
+                    + (
+                        f"it asks for a login: HTTP {app.root_status}"
+                        if app.root_status == 401
+                        else f"{render.load_error}"
+                    )
+                    + ")"
+                )
+            elif render.build_error:  # an exception the app showed: the program failed
                 result.status = Status.RUNTIME_ERROR
                 result.message = f"runtime error: {_one_line(render.build_error)}"
-                missing = _missing_module(render.build_error)
+                missing = missing_verdict(render.build_error, language, None)
                 if missing:
-                    result.status = Status.MISSING_DEPENDENCY
-                    result.message = _missing_message(missing)
+                    result.status, result.message = missing
             if not app.alive and result.status is Status.OK:
                 result.status = Status.RUNTIME_ERROR
-                result.message = "runtime error: the app stopped while it was shown"
+                result.message = f"runtime error: the {app.label} stopped while it was shown"
         else:
             result.status = Status.OK
-            result.message = f"ok: the {environment} app served in {app.ready_s or 0:.1f} s"
+            result.message = f"ok: the {app.label} served in {app.ready_s or 0:.1f} s"
+        if result.status is Status.OK and (app.root_status or 200) >= 500:
+            # The server is up but its own page fails: the answer's fault, shown as such.
+            result.status = Status.RUNTIME_ERROR
+            result.message = (
+                f"runtime error: the server answered HTTP {app.root_status} on its root page"
+                + (f": {explain(app.stderr, language)}" if app.stderr.strip() else "")
+            )
     finally:
         app.stop()
         result.stdout = (result.stdout + app.stdout) if result.stdout else app.stdout
@@ -344,6 +380,14 @@ def _cached(execution_id: str, use: bool, render: Callable[[], ExecutionResult])
     return result
 
 
+def _app_language(code: str, environment: str, language: str | None) -> str:
+    """Apps are Python; a server is Python or Node (JavaScript; TypeScript runs as it)."""
+    if environment != "server":
+        return "python"
+    chosen = language or guess_language(code)
+    return "javascript" if chosen in ("javascript", "typescript") else "python"
+
+
 def execute_code(
     code: str,
     environment: str,
@@ -375,10 +419,16 @@ def execute_code(
                 ),
             )
         if environment in APP_ENVIRONMENTS:
+            app_language = _app_language(code, environment, language)
+            app_files = (files or {}) if environment == "server" else {}
             return _cached(
-                _result(code, environment, "python", limits or APP_LIMITS).execution_id,
+                _result(
+                    code, environment, app_language, limits or APP_LIMITS, app_files
+                ).execution_id,
                 screenshot and not refresh,
-                lambda: _app(code, environment, limits, screenshot, browser),
+                lambda: _app(
+                    code, environment, app_language, app_files, limits, screenshot, browser
+                ),
             )
     except BrowserUnavailableError as error:
         result = _result(code, environment, language, Limits.coerce(limits))

@@ -38,6 +38,10 @@ _CATALOGUE: dict[str, tuple[str, str]] = {
     "streamlit_crash": ("streamlit", "runtime_error"),
     "streamlit_missing_module": ("streamlit", "missing_dependency"),
     "gradio_greeter": ("gradio", "ok"),
+    "streamlit_syntax_error": ("streamlit", "build_error"),
+    "flask_todo": ("server", "ok"),
+    "express_hello": ("server", "ok"),
+    "python_truncated": ("python", "build_error"),
 }
 
 

@@ -62,7 +62,8 @@ NEW_REAL: list[tuple[str, str, str | None, str | None, str]] = [
     ("4b", "14f36f0c", "python", "python", "one-line odoo snippet"),
     ("4a", "06991f6d", "python", "python", "django models, two blocks"),
     ("35", "89fde41f", "python", "python", "PySide6 window"),
-    ("4a", "0394b670", "python", "python", "Flask app with an HTML template in a string"),
+    # A web server: `server` since that environment exists (issue 13; was "python").
+    ("4a", "0394b670", "server", "python", "Flask app with an HTML template in a string"),
     ("4b", "40b8576c", "python", "python", "classes"),
     ("4a", "7cef8719", "python", "python", "xgboost/shap after a bash block"),
     ("35", "02b50e3f", "python", "python", "math function"),
@@ -258,14 +259,14 @@ WRITTEN: list[tuple[str, str, str | None, str | None, str]] = [
     (
         "w2-flask-template",
         f"A Flask app:\n\n{F}python\n{_FLASK}{F}\n",
-        "python",
+        "server",
         "python",
         "Flask app holding an HTML page in a string",
     ),
     (
         "w2-page-string",
         f"{F}\n{_PAGE}{F}\n",
-        "python",
+        "server",
         "python",
         "PAGE = '<html>...' served by http.server, bare fence",
     ),
@@ -395,12 +396,19 @@ def stray_fence(markdown: str, language: str | None = None) -> str | None:
     return "\n".join([*lines[: span[1] + 1], lines[span[1]].strip(), _PROSE, *lines[span[1] + 1 :]])
 
 
+# Rows of the first labelled set written after this set was split: left out here, so that
+# rebuilding gives the committed split (a new original would reshuffle every family).
+ADDED_AFTER_SPLIT = frozenset({"w-server-flask", "w-server-express"})
+
+
 def _originals() -> list[dict]:
     """Every hand-labelled answer, real or written, with its text."""
     answers = _arena_answers()
     rows = []
     for line in OLD_LABELS.read_text("utf-8").splitlines():
         old = json.loads(line)
+        if old["id"] in ADDED_AFTER_SPLIT:
+            continue
         if old["source"] == "written":
             text, origin, source = old["markdown"], "written", "written (labels.jsonl)"
         else:

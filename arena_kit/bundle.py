@@ -18,7 +18,6 @@ the committed files, so they can never drift from the code.
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,56 +34,25 @@ BATTLE_SEED = 2025
 
 
 def build_battles(prompts: pd.DataFrame, responses: pd.DataFrame) -> pd.DataFrame:
-    """Pair answers to the same prompt when both have runnable main code (see module doc)."""
-    import numpy as np
-    import pandas as pd
+    """Pair answers to the same prompt when both have runnable main code (see module doc).
 
-    from .blocks import block_language, main_block
-    from .schema import validate
+    :func:`arena_kit.battles.make_battles` makes the pairs, the sides and the categories; only
+    the answers with runnable main code go in, and the committed ids
+    (``ah-<prompt_id[:12]>-<model_a>-vs-<model_b>``) are kept because the bundled simulated
+    votes and every report made from them name battles by these ids.
+    """
+    from .battles import answer_language, make_battles
 
-    rng = np.random.default_rng(BATTLE_SEED)
-    languages = {
-        response_id: _language(messages, main_block, block_language)
-        for response_id, messages in zip(
-            responses["response_id"], responses["messages"], strict=True
+    runnable = responses[responses["messages"].map(answer_language).notna().to_numpy(bool)]
+    battles = make_battles(runnable, prompts, pairs="all", seed=BATTLE_SEED)
+    battles["battle_id"] = [
+        f"ah-{prompt_id[:12]}-{a}-vs-{b}"
+        for prompt_id, a, b in zip(
+            battles["prompt_id"], battles["model_a"], battles["model_b"], strict=True
         )
-    }
-    rows = []
-    by_prompt = responses.sort_values(["prompt_id", "model"]).groupby("prompt_id", sort=True)
-    for prompt_key, group in by_prompt:
-        prompt_id = str(prompt_key)
-        runnable = [r for r in group.itertuples(index=False) if languages[r.response_id]]
-        for first, second in itertools.combinations(runnable, 2):
-            a, b = (first, second) if rng.random() < 0.5 else (second, first)
-            rows.append(
-                {
-                    "battle_id": f"ah-{prompt_id[:12]}-{a.model}-vs-{b.model}",
-                    "prompt_id": prompt_id,
-                    "category": None,
-                    "model_a": a.model,
-                    "model_b": b.model,
-                    "response_a": a.response_id,
-                    "response_b": b.response_id,
-                    "lang_a": languages[a.response_id],
-                    "lang_b": languages[b.response_id],
-                    "source": "arena-hard-v0.1",
-                }
-            )
-    from .categories import fill_categories
-
-    # Arena-Hard prompts carry no BigCodeArena category: the built-in classifier fills it.
-    categorised = fill_categories(prompts).set_index("prompt_id")
-    frame = pd.DataFrame(rows)
-    frame["category"] = frame["prompt_id"].map(categorised["category"])
-    battles = validate(frame, "battles", source="Arena-Hard battles")
-    battles["cluster"] = battles["prompt_id"].map(categorised["cluster"])
+    ]
+    battles["cluster"] = battles["prompt_id"].map(prompts.set_index("prompt_id")["cluster"])
     return battles
-
-
-def _language(messages: Any, main_block: Any, block_language: Any) -> str | None:
-    answer = next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), "")
-    block = main_block(answer)
-    return block_language(block) if block is not None else None
 
 
 def build(data_dir: Path) -> list[Path]:

@@ -53,12 +53,15 @@ def leaderboard_chart(
 
     ``board`` is a leaderboard (``model, rating, ci_low, ci_high``) or the long output of
     :func:`arena_kit.ratings.compare_slices`; with ``by`` (e.g. ``"slice"``) the slices are
-    coloured and offset so their intervals can be compared model by model.
+    coloured and offset so their intervals can be compared model by model. Rows flagged
+    ``thin`` (too few votes for an interval, :func:`arena_kit.ratings.flag_thin`) are hollow
+    points without a rule, so a point alone never passes for a zero-width interval.
     """
     alt = _altair()
-    data = board[
-        [c for c in ("model", "rating", "ci_low", "ci_high", "rank", by) if c is not None]
-    ].copy()
+    wanted = ("model", "rating", "ci_low", "ci_high", "rank", by, "thin")
+    data = board[[c for c in wanted if c is not None and (c != "thin" or c in board)]].copy()
+    if "thin" not in data:
+        data["thin"] = False
     order = data.groupby("model")["rating"].mean().sort_values(ascending=False).index.tolist()
     y = alt.Y("model:N", sort=order, title=None)
     color = alt.Color(f"{by}:N", title=by) if by else alt.value("#1565c0")
@@ -75,11 +78,22 @@ def leaderboard_chart(
         color=color,
         **y_offset,
     )
-    points = base.mark_point(filled=True, size=70).encode(
-        x="rating:Q", y=y, color=color, tooltip=tooltip, **y_offset
+    tooltip.append("thin:N")
+    points = (
+        base.mark_point(filled=True, size=70)
+        .encode(x="rating:Q", y=y, color=color, tooltip=tooltip, **y_offset)
+        .transform_filter("!datum.thin")
+    )
+    hollow = (
+        base.mark_point(filled=False, size=70, strokeWidth=2)
+        .encode(x="rating:Q", y=y, color=color, tooltip=tooltip, **y_offset)
+        .transform_filter("datum.thin")
     )
     height = max(160, 26 * len(order) * (1 if not by else max(1, data[by].nunique() // 2)))
-    return (rules + points).properties(title=title, width=460, height=height)
+    heading: Any = title
+    if data["thin"].any():
+        heading = alt.Title(title, subtitle="hollow: too few votes for an interval (thin)")
+    return (rules + points + hollow).properties(title=heading, width=460, height=height)
 
 
 def heatmap(

@@ -11,6 +11,7 @@ FastChat battles          :func:`read_fastchat` (``model_a, model_b, winner``, J
 plain CSV votes           :func:`read_votes` (any table file with ``model_a, model_b, winner``)
 AutoCodeArena prompts     :func:`read_autocodearena` (``uid, instruction, category``)
 Arena-Hard-Auto           :func:`read_arena_hard` (``question.jsonl`` + ``<model>.jsonl``)
+your own models' answers  :func:`read_answers` (``prompt, model, answer`` rows, any format)
 the bundled data          :func:`bundled_prompts`, :func:`bundled_battles`,
                           :func:`bundled_votes`, :func:`bundled_responses`
 export                    :func:`write_table` (JSONL, Parquet, CSV; validated first)
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import warnings
 from collections.abc import Iterable, Mapping
@@ -42,6 +44,7 @@ __all__ = [
     "read_votes",
     "read_autocodearena",
     "read_arena_hard",
+    "read_answers",
     "write_table",
     "read_table",
     "bundled_prompts",
@@ -271,6 +274,338 @@ def _require(raw: pd.DataFrame, needed: Iterable[str], path: str | Path, what: s
             source=str(path),
             fix=f"{what} has the fields {', '.join(needed)}",
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Your own models' answers.
+
+# Column names people give each field, to suggest the alias to pass when the default is absent.
+_ANSWER_FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "prompt": ("prompt", "instruction", "question", "query", "input", "user_prompt", "task"),
+    "answer": ("answer", "response", "output", "completion", "generation", "reply", "text"),
+    "model": ("model", "model_name", "model_id", "system", "generator"),
+    "prompt_id": ("prompt_id", "question_id", "uid", "id", "task_id"),
+    "messages": ("messages", "conversation", "chat", "dialog"),
+}
+
+
+def read_answers(
+    path: str | Path,
+    *,
+    prompt: str = "prompt",
+    answer: str = "answer",
+    model: str = "model",
+    prompt_id: str | None = None,
+    messages: str = "messages",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Your models' answers (one row per model and prompt) → ``(prompts, responses)``.
+
+    The file (JSONL, JSON, CSV or Parquet) needs, per row, the model's name (``model``) and
+    either the prompt and the answer text (``prompt``, ``answer``) or a whole conversation
+    (``messages``: a list of ``{role, content}``, as the OpenAI API takes; for CSV, as JSON
+    text). Other names are passed as aliases: ``read_answers(path, answer="output")``.
+
+    Parameters
+    ----------
+    path
+        The answers file.
+    prompt, answer, model
+        The columns holding the prompt text, the answer text and the model's name. With a
+        conversation and no ``prompt`` column, the prompt is its first user message.
+    prompt_id
+        The column holding each prompt's id. ``None``: a ``prompt_id`` column when the file has
+        one, otherwise ids made from the prompt text, so that every model's answer to the same
+        prompt gets the same id (and can be paired, :func:`arena_kit.battles.make_battles`).
+    messages
+        The conversation column, used for rows only when the file has no ``answer`` column.
+
+    Returns
+    -------
+    prompts, responses
+        Validated tables (:func:`arena_kit.schema.validate`). Prompts are in order of first
+        appearance; their ``source`` is the file's name; a ``category`` column in the file is
+        kept (spelled as in :data:`~arena_kit.schema.CATEGORIES`, spaces allowed), and missing
+        categories are predicted by :func:`arena_kit.categories.fill_categories`, which marks
+        each one in ``category_source`` (``"label"`` or ``"predicted"``). Responses get
+        ``response_id`` (the file's ``response_id`` column, or an id made from the prompt id and
+        the model), ``messages`` (user prompt, assistant answer) and ``turn`` (user messages).
+
+    Raises
+    ------
+    ArenaDataError
+        A column that is not there (naming the columns looked for, those found and the alias to
+        pass), a missing or non-text value (an empty answer is text: ``""``, or an empty CSV
+        cell; a JSON ``null`` answer is refused, as it usually means a failed generation), a
+        prompt id used for two different texts, two answers of one model to one prompt, or a
+        conversation without an answer — naming the file, the line (row for Parquet) and the
+        column.
+    """
+    from .categories import fill_categories
+    from .io import read_frame
+
+    path = Path(path)
+    raw, lines = read_frame(path, json_columns=[messages])
+    columns = [str(c) for c in raw.columns]
+    raw.columns = columns
+
+    def where(position: int) -> str:
+        return f"line {lines[position]}" if lines is not None else f"row {position + 1}"
+
+    use_answer = answer in columns
+    if not use_answer and messages not in columns:
+        raise _missing_answer_column(path, columns, answer, messages)
+    _require_answer_column(path, columns, model, "model", "the model's name")
+    if use_answer:
+        _require_answer_column(path, columns, prompt, "prompt", "the prompt's text")
+    id_column = prompt_id if prompt_id is not None else "prompt_id"
+    if prompt_id is not None:
+        _require_answer_column(path, columns, prompt_id, "prompt_id", "the prompt's id")
+    has_ids = id_column in columns
+    texts_by_id: dict[str, tuple[str, int]] = {}
+    prompt_rows: dict[str, dict[str, Any]] = {}
+    response_rows: list[dict[str, Any]] = []
+    answered: dict[tuple[str, str], int] = {}
+    records = raw.to_dict(orient="records")
+    for position, record in enumerate(records):
+        here = {"source": str(path), "location": where(position)}
+        name = _answer_text(record.get(model), model, here, "the model's name", empty=False)
+        if use_answer:
+            text = _answer_text(record.get(prompt), prompt, here, "the prompt's text", empty=False)
+            reply = record.get(answer)
+            if reply is None and path.suffix.lower() == ".csv":
+                reply = ""  # CSV has no null: an empty cell is an empty answer
+            reply = _answer_text(reply, answer, here, "the answer's text", empty=True)
+            conversation = [
+                {"role": "user", "content": text},
+                {"role": "assistant", "content": reply},
+            ]
+        else:
+            conversation = _conversation(record.get(messages), messages, here)
+            text = next((m["content"] for m in conversation if m["role"] == "user"), "")
+            given = record.get(prompt) if prompt in columns else None
+            if isinstance(given, str) and given.strip():
+                text = given
+            if not text.strip():
+                raise ArenaDataError(
+                    "a conversation without a user message (the prompt)",
+                    **here,
+                    column=messages,
+                    value=record.get(messages),
+                    fix=f"start the conversation with the user's prompt, or give a {prompt!r} "
+                    "column",
+                )
+        key = _answer_id(record.get(id_column), id_column, here) if has_ids else content_id(text)
+        seen = texts_by_id.get(key)
+        if seen is None:
+            texts_by_id[key] = (text, position)
+            prompt_rows[key] = {
+                "prompt_id": key,
+                "instruction": text,
+                "category": None,
+                "source": path.name,
+            }
+        elif seen[0] != text:
+            raise ArenaDataError(
+                f"prompt id {key!r} is used for two different prompts (the other at "
+                f"{where(seen[1])})",
+                **here,
+                column=id_column,
+                value=key,
+                fix="give each prompt its own id, or leave the ids out to have them made from "
+                "the prompt text",
+            )
+        category_value = _answer_category(record.get("category"), here)
+        if category_value is not None:
+            before = prompt_rows[key]["category"]
+            if before is not None and before != category_value:
+                raise ArenaDataError(
+                    f"prompt {key!r} has two categories, {before!r} and {category_value!r}",
+                    **here,
+                    column="category",
+                    value=category_value,
+                    fix="give each prompt one category (or none, to have it predicted)",
+                )
+            prompt_rows[key]["category"] = category_value
+        earlier = answered.get((key, name))
+        if earlier is not None:
+            raise ArenaDataError(
+                f"model {name!r} answers prompt {key!r} twice (first at {where(earlier)})",
+                **here,
+                column=model,
+                value=name,
+                fix="keep one answer per model and prompt (an arena pairs one answer of each "
+                "model), or give the second answer another model name",
+            )
+        answered[(key, name)] = position
+        given_id = record.get("response_id") if "response_id" in columns else None
+        response_rows.append(
+            {
+                "response_id": (
+                    _answer_id(given_id, "response_id", here)
+                    if given_id is not None
+                    else content_id(key, name)
+                ),
+                "prompt_id": key,
+                "model": name,
+                "turn": max(1, sum(m["role"] == "user" for m in conversation)),
+                "messages": conversation,
+            }
+        )
+    prompts = validate(list(prompt_rows.values()), "prompts", source=str(path))
+    prompts = validate(fill_categories(prompts), "prompts", source=str(path))
+    responses = validate(response_rows, "responses", source=str(path))
+    return prompts, responses
+
+
+def _suggest(columns: list[str], field: str, wanted: str) -> str | None:
+    """A column of the file that probably holds ``field`` (known synonyms, then close names)."""
+    import difflib
+
+    known = [c for c in _ANSWER_FIELD_NAMES[field] if c in columns and c != wanted]
+    if known:
+        return known[0]
+    lowered = {c.lower(): c for c in columns}
+    close = difflib.get_close_matches(wanted.lower(), list(lowered), n=1, cutoff=0.75)
+    return lowered[close[0]] if close else None
+
+
+def _require_answer_column(
+    path: Path, columns: list[str], wanted: str, field: str, what: str
+) -> None:
+    if wanted in columns:
+        return
+    guess = _suggest(columns, field, wanted)
+    alias = f"{field}={guess!r}" if guess else f"{field}='<your column>'"
+    raise ArenaDataError(
+        f"no column {wanted!r} ({what}); found: {', '.join(map(repr, columns))}",
+        source=str(path),
+        fix=f"pass read_answers(..., {alias}) to name the column that holds {what}",
+    )
+
+
+def _missing_answer_column(
+    path: Path, columns: list[str], answer: str, messages: str
+) -> ArenaDataError:
+    guess = _suggest(columns, "answer", answer)
+    conversation = _suggest(columns, "messages", messages)
+    if guess:
+        fix = f"pass read_answers(..., answer={guess!r})"
+    elif conversation:
+        fix = f"pass read_answers(..., messages={conversation!r})"
+    else:
+        fix = "pass answer='<your column>' (the answer text) or messages='<your column>' (a list "
+        fix += "of {role, content})"
+    return ArenaDataError(
+        f"no answer: looked for a column {answer!r} (the answer's text) or {messages!r} (the "
+        f"conversation); found: {', '.join(map(repr, columns))}",
+        source=str(path),
+        fix=fix,
+    )
+
+
+def _answer_text(value: Any, column: str, here: dict[str, str], what: str, *, empty: bool) -> str:
+    """A cell that must be text (an empty answer is allowed: a model may say nothing)."""
+    if isinstance(value, str) and (empty or value.strip()):
+        return value
+    if value is None or (isinstance(value, float) and value != value):
+        problem = "missing value"
+    elif isinstance(value, str):
+        problem = "empty value"
+    else:
+        problem = f"not text: {type(value).__name__}"
+    raise ArenaDataError(
+        f"{problem} ({what})",
+        **here,
+        column=column,
+        value=value,
+        fix=f"give every row {what} as text" + (" ('' for no answer)" if empty else ""),
+    )
+
+
+def _answer_id(value: Any, column: str, here: dict[str, str]) -> str:
+    """An id cell as text: strings as they are, whole numbers (``question_id: 7``) as digits."""
+    import numpy as np
+
+    if isinstance(value, str) and value.strip():
+        return value
+    whole = isinstance(value, (int, np.integer)) or (
+        isinstance(value, (float, np.floating)) and float(value).is_integer()
+    )
+    if whole and not isinstance(value, (bool, np.bool_)):
+        return str(int(value))
+    raise ArenaDataError(
+        "missing or unusable id",
+        **here,
+        column=column,
+        value=value,
+        fix=f"give every row a {column} (text or a whole number)",
+    )
+
+
+def _answer_category(value: Any, here: dict[str, str]) -> str | None:
+    """A given category (``Web Design`` and ``web_design`` alike), None when empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    category = _bigcodearena_category(value)
+    if category is None:
+        raise ArenaDataError(
+            f"unknown category {value!r}",
+            **here,
+            column="category",
+            value=value,
+            fix=f"use one of {', '.join(CATEGORIES)}, or leave it empty to have it predicted",
+        )
+    return category
+
+
+def _conversation(value: Any, column: str, here: dict[str, str]) -> list[dict[str, str]]:
+    """A conversation cell as a list of ``{role, content}`` ending with the model's answer."""
+    import numpy as np
+
+    if isinstance(value, str):  # JSON text (CSV and foreign Parquet files)
+        with contextlib.suppress(json.JSONDecodeError):
+            value = json.loads(value)
+    if isinstance(value, np.ndarray):  # a Parquet list column
+        value = value.tolist()
+    shape_fix = (
+        'write the conversation as [{"role": "user", "content": "..."}, '
+        '{"role": "assistant", "content": "..."}]'
+    )
+    if not isinstance(value, list) or not value:
+        raise ArenaDataError(
+            "not a conversation (a non-empty list of {role, content})",
+            **here,
+            column=column,
+            value=value,
+            fix=shape_fix,
+        )
+    conversation = []
+    for message in value:
+        if (
+            not isinstance(message, Mapping)
+            or message.get("role") not in ("system", "user", "assistant")
+            or not isinstance(message.get("content"), str)
+        ):
+            raise ArenaDataError(
+                f"a message that is not {{role, content}} with role system, user or assistant "
+                f"and text content (got {message!r:.80})",
+                **here,
+                column=column,
+                value=message,
+                fix=shape_fix,
+            )
+        conversation.append({"role": str(message["role"]), "content": str(message["content"])})
+    if conversation[-1]["role"] != "assistant":
+        raise ArenaDataError(
+            "the conversation does not end with the model's answer (an assistant message)",
+            **here,
+            column=column,
+            value=conversation[-1],
+            fix="end each conversation with the assistant's answer",
+        )
+    return conversation
 
 
 # ---------------------------------------------------------------------------------------------

@@ -58,3 +58,30 @@ def test_save_refuses_other_formats(tmp_path, many_votes):
     with pytest.raises(ValueError, match=r"\.png or \.svg"):
         charts.save(chart, tmp_path / "chart.pdf")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_thin_rows_are_hollow_points_without_a_rule():
+    import warnings
+
+    import pandas as pd
+
+    votes = pd.DataFrame(
+        [("x", "y", "model_a"), ("y", "x", "model_a"), ("x", "y", "tie")] * 10
+        + [("x", "y", "model_a")],
+        columns=["model_a", "model_b", "winner"],
+    )
+    votes["category"] = ["web_design"] * 30 + ["diagram_creation"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        long = compare_slices(votes, by="category", n_bootstrap=20)
+    spec = charts.leaderboard_chart(long, by="slice").to_dict()
+    filters = [layer.get("transform", [{}])[0].get("filter") for layer in spec["layer"]]
+    assert filters == [None, "!datum.thin", "datum.thin"]
+    assert spec["layer"][2]["mark"]["filled"] is False
+    assert "thin" in spec["title"]["subtitle"]
+    (rows,) = spec["datasets"].values()
+    thin = [r for r in rows if r["thin"]]
+    assert len(thin) == 2 and all(r["ci_low"] is None for r in thin)
+    # A plain leaderboard (no thin column) has no hollow point and no subtitle.
+    plain = charts.leaderboard_chart(long[~long["thin"]].drop(columns="thin")).to_dict()
+    assert plain["title"] == "Leaderboard"

@@ -198,3 +198,182 @@ def test_write_table_refuses_bad_rows_and_writes_nothing(tmp_path):
     with pytest.raises(ArenaDataError, match="row 3"):
         datasets.write_table(votes, target, "votes")
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# read_answers: your own models' answers.
+
+SNAKE = "Write a snake game in pygame"
+LOGIN = "Draw the login flow as a mermaid flowchart"
+ANSWERS = [
+    {"prompt": SNAKE, "model": "ours-v1", "answer": "```python\nimport pygame\n```"},
+    {"prompt": SNAKE, "model": "ours-v2", "answer": "I can't run games."},
+    {"prompt": LOGIN, "model": "ours-v1", "answer": "```mermaid\ngraph TD\n```"},
+    {"prompt": LOGIN, "model": "ours-v2", "answer": ""},
+]
+
+
+def _write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_read_answers_makes_ids_messages_and_predicted_categories(tmp_path):
+    from arena_kit.schema import validate
+
+    prompts, responses = datasets.read_answers(_write_jsonl(tmp_path / "mine.jsonl", ANSWERS))
+    assert list(prompts["instruction"]) == [SNAKE, LOGIN]
+    assert prompts["prompt_id"].is_unique and set(prompts["source"]) == {"mine.jsonl"}
+    # Both models' answers to one prompt share its id: that is what pairs them.
+    assert responses.groupby("prompt_id")["model"].apply(sorted).tolist() == [
+        ["ours-v1", "ours-v2"],
+        ["ours-v1", "ours-v2"],
+    ]
+    assert responses["response_id"].is_unique and responses["turn"].tolist() == [1, 1, 1, 1]
+    assert responses["messages"][0] == [
+        {"role": "user", "content": SNAKE},
+        {"role": "assistant", "content": "```python\nimport pygame\n```"},
+    ]
+    assert responses["messages"][3][1]["content"] == ""  # a model may answer nothing
+    by_text = prompts.set_index("instruction")
+    assert by_text.loc[SNAKE, "category"] == "game_development"
+    assert by_text.loc[LOGIN, "category"] == "diagram_creation"
+    assert set(prompts["category_source"]) == {"predicted"}
+    pd.testing.assert_frame_equal(validate(prompts, "prompts"), prompts)
+    pd.testing.assert_frame_equal(validate(responses, "responses"), responses)
+    # Reading again gives the same ids (made from the content, not from the order).
+    again_prompts, again = datasets.read_answers(
+        _write_jsonl(tmp_path / "reversed.jsonl", ANSWERS[::-1])
+    )
+    assert set(again["response_id"]) == set(responses["response_id"])
+    assert set(again_prompts["prompt_id"]) == set(prompts["prompt_id"])
+
+
+def test_read_answers_reads_csv_and_parquet_alike(tmp_path):
+    jsonl_prompts, jsonl_responses = datasets.read_answers(
+        _write_jsonl(tmp_path / "a.jsonl", ANSWERS)
+    )
+    frame = pd.DataFrame(ANSWERS)
+    frame.to_csv(tmp_path / "a.csv", index=False)
+    frame.to_parquet(tmp_path / "a.parquet", index=False)
+    for name in ("a.csv", "a.parquet"):
+        prompts, responses = datasets.read_answers(tmp_path / name)
+        pd.testing.assert_frame_equal(
+            prompts.drop(columns="source"), jsonl_prompts.drop(columns="source")
+        )
+        pd.testing.assert_frame_equal(responses, jsonl_responses)
+
+
+def test_read_answers_keeps_given_ids_and_categories(tmp_path):
+    rows = [
+        {"question_id": 7, "question": SNAKE, "model_name": "a", "output": "x", "category": ""},
+        {"question_id": 7, "question": SNAKE, "model_name": "b", "output": "y"},
+        {"question_id": 8, "question": LOGIN, "model_name": "a", "output": "z",
+         "category": "Creative Coding"},
+    ]  # fmt: skip
+    prompts, responses = datasets.read_answers(
+        _write_jsonl(tmp_path / "a.jsonl", rows),
+        prompt="question",
+        answer="output",
+        model="model_name",
+        prompt_id="question_id",
+    )
+    assert prompts["prompt_id"].tolist() == ["7", "8"]
+    assert responses["prompt_id"].tolist() == ["7", "7", "8"]
+    assert prompts.set_index("prompt_id")["category"].to_dict() == {
+        "7": "game_development",
+        "8": "creative_coding",  # given (spelled with a space): kept, not predicted
+    }
+    assert prompts.set_index("prompt_id")["category_source"].to_dict() == {
+        "7": "predicted",
+        "8": "label",
+    }
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_read_answers_takes_a_conversation_column(tmp_path, suffix):
+    conversation = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": SNAKE},
+        {"role": "assistant", "content": "Which version of pygame?"},
+        {"role": "user", "content": "2.5"},
+        {"role": "assistant", "content": "```python\nimport pygame\n```"},
+    ]
+    frame = pd.DataFrame(
+        {"model": ["a", "b"], "messages": [conversation, conversation[:3]]}, dtype=object
+    )
+    path = tmp_path / f"chats{suffix}"
+    if suffix == ".jsonl":
+        _write_jsonl(path, frame.to_dict(orient="records"))
+    elif suffix == ".csv":  # the conversation as JSON text, as a spreadsheet holds it
+        frame.assign(messages=frame["messages"].map(json.dumps)).to_csv(path, index=False)
+    else:  # a native Parquet list of structs, as other tools write it
+        frame.to_parquet(path, index=False)
+    prompts, responses = datasets.read_answers(path)
+    assert prompts["instruction"].tolist() == [SNAKE]
+    assert responses["messages"][0] == conversation
+    assert responses["turn"].tolist() == [2, 1]
+    assert responses["prompt_id"].nunique() == 1
+
+
+def test_read_answers_missing_columns_name_what_was_looked_for_and_the_alias(tmp_path):
+    path = _write_jsonl(tmp_path / "a.jsonl", [{"prompt": SNAKE, "model": "a", "output": "x"}])
+    with pytest.raises(ArenaDataError) as error:
+        datasets.read_answers(path)
+    text = str(error.value)
+    assert "'answer'" in text and "'messages'" in text and "'output'" in text
+    assert "answer='output'" in text
+    path = _write_jsonl(tmp_path / "b.jsonl", [{"prompt": SNAKE, "model_name": "a", "answer": "x"}])
+    with pytest.raises(ArenaDataError, match=r"no column 'model'.*model='model_name'"):
+        datasets.read_answers(path)
+    path = _write_jsonl(tmp_path / "c.jsonl", [{"instruction": SNAKE, "model": "a", "answer": "x"}])
+    with pytest.raises(ArenaDataError, match=r"no column 'prompt'.*prompt='instruction'"):
+        datasets.read_answers(path)
+    with pytest.raises(ArenaDataError, match=r"no column 'pid'"):
+        datasets.read_answers(_write_jsonl(tmp_path / "d.jsonl", ANSWERS), prompt_id="pid")
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            [ANSWERS[0], {"prompt": SNAKE, "model": None, "answer": "x"}],
+            r"line 2: column 'model': missing value",
+        ),
+        (
+            [ANSWERS[0], {"prompt": "  ", "model": "b", "answer": "x"}],
+            r"line 2: column 'prompt': empty value",
+        ),
+        (
+            [ANSWERS[0], {"prompt": SNAKE, "model": "b", "answer": None}],
+            r"line 2: column 'answer': missing value",
+        ),
+        (
+            [ANSWERS[0], {"prompt": SNAKE, "model": "b", "answer": 3}],
+            r"line 2: column 'answer': not text: int",
+        ),
+        (
+            [ANSWERS[0], {**ANSWERS[0], "answer": "again"}],
+            r"line 2: column 'model': model 'ours-v1' answers prompt .* twice \(first at line 1",
+        ),
+        (
+            [{**ANSWERS[0], "prompt_id": "p1"}, {**ANSWERS[2], "prompt_id": "p1"}],
+            r"line 2: column 'prompt_id': prompt id 'p1' is used for two different prompts",
+        ),
+        (
+            [{**ANSWERS[0], "category": "games"}],
+            r"line 1: column 'category': unknown category 'games'.*web_design",
+        ),
+        (
+            [{"model": "a", "messages": [{"role": "user", "content": SNAKE}]}],
+            r"line 1: column 'messages': the conversation does not end with the model's answer",
+        ),
+        (
+            [{"model": "a", "messages": [{"role": "bot", "content": "x"}]}],
+            r"line 1: column 'messages': a message that is not \{role, content\}",
+        ),
+    ],
+)
+def test_read_answers_bad_rows_name_the_line_and_column(tmp_path, rows, expected):
+    with pytest.raises(ArenaDataError, match=expected):
+        datasets.read_answers(_write_jsonl(tmp_path / "a.jsonl", rows))

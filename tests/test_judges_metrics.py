@@ -117,8 +117,41 @@ def test_score_judge_joins_votes_per_category():
     assert scores.loc[(4, "all"), "accuracy"] == pytest.approx(2 / 5)
     assert scores.loc[(3, "web_design"), "accuracy"] == pytest.approx(1 / 2)
     assert scores.loc[(3, "problem_solving"), "accuracy"] == pytest.approx(2 / 3)
+    # Five votes are below the minimum (6 at 95 %): scored, but thin and without an interval.
+    assert scores["thin"].all()
+    assert scores[["accuracy_low", "accuracy_high", "kappa_low", "mcc_high"]].isna().all().all()
+    # Three copies of every vote: 15 votes overall, 6 and 9 per category: none thin.
+    many = pd.concat([votes] * 3, ignore_index=True)
+    scores = score_judge(verdicts, many, n_bootstrap=50).set_index(["classes", "category"])
     row = scores.loc[(3, "all")]
-    assert row["accuracy_low"] <= row["accuracy"] <= row["accuracy_high"]
+    assert not row["thin"] and row["n"] == 15
+    assert row["accuracy"] == pytest.approx(3 / 5)
+    assert row["accuracy_low"] < row["accuracy"] < row["accuracy_high"]
+    assert not scores.loc[(3, "web_design"), "thin"]  # 6 votes: just enough
+
+
+def test_a_category_with_one_vote_is_thin_not_perfect():
+    """The failure this guards against: one vote scored 1.0 [1.0, 1.0], as if certain."""
+    battles = [f"b{k}" for k in range(20)]
+    votes = pd.DataFrame(
+        {
+            "battle_id": battles,
+            "winner": [A, B] * 10,
+            "category": ["diagram_creation"] + ["web_design"] * 19,
+        }
+    )
+    verdicts = _verdicts([(b, "j", "m", False, A, False, None) for b in battles])
+    scores = score_judge(verdicts, votes, classes=(3,), n_bootstrap=200)
+    scores = scores.set_index("category")
+    lonely = scores.loc["diagram_creation"]
+    assert lonely["n"] == 1 and lonely["accuracy"] == 1.0
+    assert lonely["thin"] and math.isnan(lonely["accuracy_low"])
+    assert math.isnan(lonely["accuracy_high"])
+    web = scores.loc["web_design"]
+    assert not web["thin"] and web["accuracy_low"] < web["accuracy"] < web["accuracy_high"]
+    assert scores.columns.tolist()[:7] == [
+        "judge", "mode", "orientation", "classes", "n", "n_unparsed", "thin",
+    ]  # fmt: skip
 
 
 def test_orientation_consensus():
@@ -154,18 +187,25 @@ def test_position_consistency_of_a_judge_that_always_picks_the_first_side():
 
 
 def test_execution_lift_is_the_paired_difference():
-    votes = pd.DataFrame({"battle_id": ["b1", "b2", "b3", "b4"], "winner": [A, B, A, B],
-                          "category": ["web_design"] * 4})  # fmt: skip
+    battles = [f"b{k}" for k in range(8)]
+    truths = [A, B] * 4
+    votes = pd.DataFrame({"battle_id": battles, "winner": truths,
+                          "category": ["web_design"] * 7 + ["game_development"]})  # fmt: skip
     rows = []
-    for battle, truth in zip(["b1", "b2", "b3", "b4"], [A, B, A, B], strict=True):
+    for battle, truth in zip(battles, truths, strict=True):
         rows.append((battle, "j", "with_execution", False, truth, False, None))
         rows.append((battle, "j", "code_only", False, A, False, None))
     lift = execution_lift(_verdicts(rows), votes, n_bootstrap=200)
-    accuracy = lift[(lift["metric"] == "accuracy") & (lift["category"] == "all")].iloc[0]
-    assert (accuracy["code_only"], accuracy["with_execution"]) == (0.5, 1.0)
-    assert accuracy["lift"] == pytest.approx(0.5)
-    assert accuracy["lift_low"] <= 0.5 <= accuracy["lift_high"]
-    assert accuracy["n"] == 4
+    accuracy = lift[lift["metric"] == "accuracy"].set_index("category")
+    overall = accuracy.loc["all"]
+    assert (overall["code_only"], overall["with_execution"]) == (0.5, 1.0)
+    assert overall["lift"] == pytest.approx(0.5)
+    assert overall["lift_low"] <= 0.5 <= overall["lift_high"]
+    assert overall["n"] == 8 and not overall["thin"]
+    # One vote in a category: its lift is reported, but thin and without an interval.
+    lonely = accuracy.loc["game_development"]
+    assert lonely["n"] == 1 and lonely["thin"]
+    assert math.isnan(lonely["lift_low"]) and math.isnan(lonely["lift_high"])
 
 
 def test_fleiss_kappa_by_hand():

@@ -19,6 +19,7 @@ from arena_kit.ratings import (
     compare_slices,
     fit_bradley_terry,
     fit_slices,
+    min_decisive_votes,
     online_elo,
     select_view,
 )
@@ -741,6 +742,65 @@ def test_slice_with_too_few_models_is_skipped_with_a_warning() -> None:
     assert list(results) == ["x"]
     with pytest.raises(ArenaDataError, match="no column"):
         fit_slices(frame, "colour")
+
+
+# ---------------------------------------------------------------------------------------------
+# Thin slices.
+
+
+def test_min_decisive_votes_is_where_a_perfect_record_beats_a_coin() -> None:
+    for level, expected in [(0.95, 6), (0.99, 8), (0.9, 5)]:
+        minimum = min_decisive_votes(level)
+        assert minimum == expected
+        # n wins of n: the exact two-sided binomial test first rejects p = 1/2 at n = minimum.
+        assert stats.binomtest(minimum, minimum, 0.5).pvalue < 1 - level
+        assert stats.binomtest(minimum - 1, minimum - 1, 0.5).pvalue >= 1 - level
+
+
+def test_a_slice_with_one_vote_is_thin_not_decisive() -> None:
+    """The reported failure: one vote showed 1131 [1131, 1131] vs 869 [869, 869], separated."""
+    rows = [("x", "y", "model_a"), ("x", "y", "tie"), ("y", "x", "model_a")] * 10
+    frame = votes_from([*rows, ("x", "y", "model_a")])
+    frame["category"] = ["web_design"] * 30 + ["diagram_creation"]
+    with pytest.warns(RatingsWarning, match=r"diagram_creation.*thin: x, y won or lost fewer"):
+        long = compare_slices(frame, by="category", n_bootstrap=100, seed=0)
+    one = long[long["slice"] == "diagram_creation"].set_index("model")
+    # Without the rule the bootstrap of one vote is that vote: zero-width, separated intervals.
+    raw = fit_bradley_terry(frame.tail(1), n_bootstrap=100, seed=0).leaderboard
+    assert (raw["ci_low"] == raw["ci_high"]).all() and raw["rank_ub"].tolist() == [1, 2]
+    assert one["thin"].all() and one["n_decisive"].tolist() == [1, 1]
+    assert one[["ci_low", "ci_high"]].isna().all().all()
+    assert one["rank_ub"].tolist() == [1, 1]  # no separation claimed
+    assert one.loc["x", "rating"] > one.loc["y", "rating"]  # the point estimate is kept
+    many = long[long["slice"] == "web_design"].set_index("model")
+    assert not many["thin"].any() and many["n_decisive"].tolist() == [20, 20]  # ties left out
+    assert (many["ci_low"] < many["rating"]).all() and (many["rating"] < many["ci_high"]).all()
+    assert list(long.columns[-2:]) == ["n_decisive", "thin"]
+
+
+def test_a_thin_model_separates_no_one_and_the_others_keep_their_intervals() -> None:
+    rows = [("A", "B", "model_a")] * 45 + [("A", "B", "model_b")] * 5
+    rows += [("B", "C", "model_a")] * 5 + [("C", "B", "model_a")] * 45
+    rows += [("A", "C", "model_a")] * 25 + [("A", "C", "model_b")] * 25
+    rows += [("D", "B", "model_a")] * 4  # D: 4 votes, all won (a coin does that 1 time in 8)
+    frame = votes_from(rows)
+    frame["category"] = "web_design"
+    with pytest.warns(RatingsWarning, match=r"thin: D won or lost fewer than 6"):
+        result = fit_slices(frame, "category", n_bootstrap=200, seed=0)["web_design"]
+    board = result.leaderboard.set_index("model")
+    assert board["thin"].to_dict() == {"D": True, "A": False, "C": False, "B": False}
+    assert board.loc["D", "n_decisive"] == 4 and board.loc["D", "n_battles"] == 4
+    assert math.isnan(board.loc["D", "ci_low"]) and board.loc["D", "rank_ub"] == 1
+    # B is clearly below A and C (their lower bounds exceed its upper bound) but not below D.
+    assert board.loc["B", "rank_ub"] == 3
+    assert board.loc[["A", "C"], "rank_ub"].tolist() == [1, 1]
+    # min_decisive=0 turns the rule off: the raw bootstrap interval of D is back.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RatingsWarning)
+        raw = fit_slices(frame, "category", n_bootstrap=200, seed=0, min_decisive=0)
+    raw_board = raw["web_design"].leaderboard.set_index("model")
+    assert not raw_board["thin"].any() and not math.isnan(raw_board.loc["D", "ci_low"])
+    assert raw_board.loc["B", "rank_ub"] == 4  # the thin D counted as separated from B
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,12 @@ Conventions (checked by hand in ``tests/test_judges_metrics.py``):
 * Cohen's κ = (p_o − p_e) / (1 − p_e) on the confusion matrix (``unparsed`` a column);
 * MCC = Gorodkin's multi-class R_K = (c·s − Σ p_k t_k) / √((s² − Σ p_k²)(s² − Σ t_k²));
   0 when a marginal is constant (undefined);
-* intervals: percentile bootstrap over vote rows, ``numpy.random.default_rng(seed)``.
+* intervals: percentile bootstrap over vote rows, ``numpy.random.default_rng(seed)``;
+* thin rows: a score from fewer votes than :func:`arena_kit.ratings.min_decisive_votes` (6 at
+  the 95 % level) is marked ``thin`` and gets no interval (``NaN``). Below that even a judge
+  that matched every vote cannot be told from a coin toss (exact two-sided test: 5 of 5
+  happen by chance with p = 0.0625), and a bootstrap of one or two votes gives an interval of
+  zero width — 1.0 [1.0, 1.0] for one vote — that looks decisive and is not.
 """
 
 from __future__ import annotations
@@ -243,10 +248,13 @@ def score_judge(
     -------
     DataFrame
         One row per (judge, mode, classes, category — ``"all"`` first): ``n`` votes,
-        ``n_unparsed``, and each metric with ``_low`` / ``_high`` bootstrap bounds.
+        ``n_unparsed``, ``thin`` (fewer than :func:`~arena_kit.ratings.min_decisive_votes`
+        votes: no interval, see the module docstring), and each metric with ``_low`` /
+        ``_high`` bootstrap bounds.
     """
     import pandas as pd
 
+    minimum = _thin_minimum(level)
     paired = _paired(orient(verdicts, orientation), votes)
     rows = []
     for (judge, mode), group in paired.groupby(["judge", "mode"], sort=False):
@@ -260,8 +268,14 @@ def score_judge(
                 truth = merge_classes(list(part["human"]), n_classes)
                 pred = merge_classes(list(part["winner"]), n_classes)
                 scores = classification_scores(truth, pred, n_classes)
+                thin = len(part) < minimum
                 bounds = bootstrap_scores(
-                    truth, pred, n_classes, n_bootstrap=n_bootstrap, level=level, seed=seed
+                    truth,
+                    pred,
+                    n_classes,
+                    n_bootstrap=0 if thin else n_bootstrap,
+                    level=level,
+                    seed=seed,
                 )
                 row: dict[str, Any] = {
                     "judge": judge,
@@ -271,12 +285,13 @@ def score_judge(
                     "category": category,
                     "n": len(part),
                     "n_unparsed": sum(v == UNPARSED for v in pred),
+                    "thin": thin,
                 }
                 for metric in METRICS:
                     row[metric] = scores[metric]
                     row[f"{metric}_low"], row[f"{metric}_high"] = bounds[metric]
                 rows.append(row)
-    columns = ["judge", "mode", "orientation", "classes", "category", "n", "n_unparsed"]
+    columns = ["judge", "mode", "orientation", "classes", "category", "n", "n_unparsed", "thin"]
     for metric in METRICS:
         columns += [metric, f"{metric}_low", f"{metric}_high"]
     return pd.DataFrame(rows, columns=columns)
@@ -301,12 +316,14 @@ def execution_lift(
     Returns
     -------
     DataFrame
-        ``judge, classes, category, metric, n, code_only, with_execution, lift, lift_low,
-        lift_high``.
+        ``judge, classes, category, metric, n, thin, code_only, with_execution, lift,
+        lift_low, lift_high`` (a ``thin`` row, from too few votes, has no interval; see the
+        module docstring).
     """
     import numpy as np
     import pandas as pd
 
+    minimum = _thin_minimum(level)
     oriented = orient(verdicts, orientation)
     code = _paired(oriented[oriented["mode"] == "code_only"], votes)
     execd = _paired(oriented[oriented["mode"] == "with_execution"], votes)
@@ -341,13 +358,14 @@ def execution_lift(
                 after = _scores_from_matrices(_bootstrap_matrices(t, pe, k, samples))
                 diffs = {m: after[m] - before[m] for m in METRICS}
                 tail = (1 - level) / 2 * 100
+                thin = len(t) < minimum
                 for metric in METRICS:
                     low, high = (
                         (
                             float(np.nanpercentile(diffs[metric], tail)),
                             float(np.nanpercentile(diffs[metric], 100 - tail)),
                         )
-                        if n_bootstrap and len(t)
+                        if n_bootstrap and not thin
                         else (math.nan, math.nan)
                     )
                     rows.append(
@@ -357,6 +375,7 @@ def execution_lift(
                             "category": category,
                             "metric": metric,
                             "n": len(t),
+                            "thin": thin,
                             "code_only": base[metric],
                             "with_execution": seen[metric],
                             "lift": seen[metric] - base[metric],
@@ -367,10 +386,17 @@ def execution_lift(
     return pd.DataFrame(
         rows,
         columns=[
-            "judge", "classes", "category", "metric", "n", "code_only", "with_execution",
-            "lift", "lift_low", "lift_high",
+            "judge", "classes", "category", "metric", "n", "thin", "code_only",
+            "with_execution", "lift", "lift_low", "lift_high",
         ],
     )  # fmt: skip
+
+
+def _thin_minimum(level: float) -> int:
+    """The fewest votes a score needs for an interval: the ratings' rule, one definition."""
+    from ..ratings.slices import min_decisive_votes
+
+    return min_decisive_votes(level)
 
 
 def _wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from .bradley_terry import (
     select_view,
 )
 from .online import online_elo
-from .slices import compare_slices, fit_slices, iter_slices
+from .slices import compare_slices, fit_slices, flag_thin, iter_slices, min_decisive_votes
 
 __all__ = [
     "BradleyTerryResult",
@@ -27,6 +27,8 @@ __all__ = [
     "fit_slices",
     "compare_slices",
     "iter_slices",
+    "flag_thin",
+    "min_decisive_votes",
     "select_view",
     "online_elo",
     "VIEWS",

@@ -185,6 +185,21 @@ class BradleyTerryResult:
             columns=self.models,
         )
 
+    def decisive_votes(self) -> pd.Series:
+        """Model → votes it won or lost (ties and both-bad votes left out), among those used.
+
+        Unweighted counts, in leaderboard order.
+        """
+        import pandas as pd
+
+        decided = self._wins.sum(axis=1) + self._wins.sum(axis=0)
+        order = [self._index[m] for m in self.models]
+        return pd.Series(
+            decided[order].astype("int64"),
+            index=pd.Index(self.models, name="model"),
+            name="n_decisive",
+        )
+
     @property
     def _index(self) -> dict[str, int]:
         return {m: k for k, m in enumerate(self.options["_models"])}
@@ -644,11 +659,7 @@ def _fit(
         }
     )
     board["rank"] = board["rating"].rank(ascending=False, method="min").astype("int64")
-    if np.isnan(low).all():
-        board["rank_ub"] = board["rank"]
-    else:
-        above = (low[None, :] > high[:, None]).sum(axis=1)
-        board["rank_ub"] = (1 + above).astype("int64")
+    board["rank_ub"] = uncertain_ranks(board)
     board = board.sort_values(["rating", "model"], ascending=[False, True], kind="stable")
     board = board[list(LEADERBOARD_COLUMNS)].reset_index(drop=True)
 
@@ -669,6 +680,23 @@ def _fit(
         _wins=wins,
         _draws=draws_m,
     )
+
+
+def uncertain_ranks(board: pd.DataFrame) -> Any:
+    """``rank_ub`` of a leaderboard: 1 + the number of models whose ``ci_low`` exceeds this
+    model's ``ci_high``.
+
+    A model without an interval (``NaN``) is above no one and no one is above it. When no model
+    has an interval (``n_bootstrap=0``), ``rank_ub`` is the ``rank``.
+    """
+    import numpy as np
+
+    low = board["ci_low"].to_numpy(dtype=float)
+    high = board["ci_high"].to_numpy(dtype=float)
+    if np.isnan(low).all():
+        return board["rank"].to_numpy(dtype="int64")
+    above = (low[None, :] > high[:, None]).sum(axis=1)
+    return (1 + above).astype("int64")
 
 
 def resample_counts(rng: Any, counts: Any, size: int) -> Any:

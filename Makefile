@@ -15,8 +15,13 @@ PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 $(VENV)/bin/pip --quiet --no-input
 demo: setup
 	$(PY) -m arena_kit demo
 
+# The second run re-executes the tutorials (docs/tutorials, committed with their outputs) and
+# fails with nbval's diff when an output changed; docs/tutorials/sanitize.cfg normalises the
+# volatile parts, docs/tutorials/conftest.py compares images by size. To refresh: README,
+# "Notebooks and reports".
 test: setup lint typecheck
 	$(PY) -m pytest
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with docs/tutorials/sanitize.cfg docs/tutorials
 
 setup: system $(VENV_STAMP) runtimes
 

@@ -2,12 +2,17 @@
 
     .venv/bin/python benchmarks/bench_detect.py           # the figures
     .venv/bin/python benchmarks/bench_detect.py --build   # rewrite the labelled set
-    .venv/bin/python benchmarks/bench_detect.py --show-holdout   # list held-out misses too
+    .venv/bin/python benchmarks/bench_detect.py --show-holdout   # batch 1's held-out misses too
+    .venv/bin/python benchmarks/bench_detect.py --pick-2     # the second batch's seeded sample
+    .venv/bin/python benchmarks/bench_detect.py --build-2    # write the second batch (once)
+    .venv/bin/python benchmarks/bench_detect.py --misses-2   # only batch 2's tune misses
 
-1. Accuracy of ``detect_environment`` on ``tests/fixtures/detect_labelled.jsonl``, on each half
-   of its seeded 50/50 split (``tune``: the half rules may be tuned on; ``holdout``: never used
-   for tuning) and, within each half, on answers whose main block has a fence tag and on those
-   with a bare fence; every miss is listed.
+1. Accuracy of ``detect_environment`` on each labelled batch (``tests/fixtures/
+   detect_labelled.jsonl``, ``tests/fixtures/detect_labelled_2.jsonl``) and on both together,
+   on each half of a batch's seeded 50/50 split (``tune``: the half rules may be tuned on;
+   ``holdout``: never used for tuning) and, within each half, on answers whose main block has
+   a fence tag and on those with a bare fence; the tune misses are listed, held-out ones only
+   counted.
 2. Throughput of ``extract`` over all 1,500 bundled Arena-Hard answers (answers per second),
    and the distribution of the environments it finds there.
 
@@ -17,6 +22,11 @@ rows of ``tests/fixtures/responses/labels.jsonl``, the real answers listed in :d
 prompts, the cases in :data:`WRITTEN`, and cases derived from all of these (a fence tag
 stripped, the answer cut mid-statement, prose glued into an unclosed fence, a stray closing
 fence), which keep their original's label. The detector is never consulted to label a case.
+
+The second batch (issue 13's held-out check of the rules tuned on the first) is built by
+:func:`build_labelled_2` (``--build-2``) the same way from :data:`NEW_REAL_2`: a seeded sample
+of Arena-Hard answers to questions the first set does not hold (:func:`pick_originals_2`), each
+labelled by reading it before the batch was written, split by question with :data:`SEED_2`.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import sys
 import time
 from pathlib import Path
 
-from arena_kit.blocks import block_language, fenced_blocks
+from arena_kit.blocks import SHELL_TAGS, block_language, fenced_blocks
 from arena_kit.extract import detect_environment, extract
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -460,33 +470,261 @@ def _derived(row: dict, rng: random.Random) -> list[dict]:
     return made
 
 
-def build_labelled() -> list[dict]:
-    """The labelled set: originals and derived cases, split 50/50 (seeded) by original.
+def _split(originals: list[dict], seed: int, group_of: str) -> list[dict]:
+    """Originals and their derived cases, split 50/50 (seeded) by group.
 
-    A derived case goes to its original's half, so no half holds a variant of an answer
-    the other half holds.
+    ``group_of`` names the key that groups originals (``id``: each original alone; ``group``:
+    the originals that share it, such as several models' answers to one question). A derived
+    case goes to its original's half, so no half holds a variant of an answer the other half
+    holds.
     """
-    rng = random.Random(SEED)
-    groups = []
-    for row in _originals():
-        row["group"] = row["id"]
+    rng = random.Random(seed)
+    groups: dict[str, list[dict]] = {}
+    for row in originals:
+        group = row[group_of]
         family = [row, *_derived(row, rng)]
         for case in family:
-            case["group"] = row["id"]
+            case["group"] = group
             # A glued or stray fence does not change whether the main code was tagged.
             glued = case["id"].endswith(("~prose-glued", "~stray-fence"))
             case["fences"] = _fences(row["text"] if glued else case["text"])
-        groups.append(family)
-    rng.shuffle(groups)
+        groups.setdefault(group, []).extend(family)
+    ordered = list(groups.values())
+    rng.shuffle(ordered)
     halves: dict[str, list[dict]] = {"tune": [], "holdout": []}
-    for family in groups:
+    for members in ordered:
         half = min(halves, key=lambda name: (len(halves[name]), name))
-        for case in family:
+        for case in members:
             case["split"] = half
-        halves[half] += family
+        halves[half] += members
     order = ("id", "split", "environment", "language", "fences", "origin", "source", "group",
              "note", "text")  # fmt: skip
     return [{key: case[key] for key in order} for case in halves["tune"] + halves["holdout"]]
+
+
+def build_labelled() -> list[dict]:
+    """The labelled set: originals and derived cases, split 50/50 (seeded) by original."""
+    return _split(_originals(), SEED, "id")
+
+
+# ---------------------------------------------------------------------------------------------
+# The second labelled batch (issue 13): new originals, picked by a seeded sample, labelled by
+# reading them before any rule change, split with its own seed. The first set stays as it is.
+
+LABELLED_2 = ROOT / "tests" / "fixtures" / "detect_labelled_2.jsonl"
+SEED_2 = 2613
+PICK_2 = 106
+"""How many new originals the second batch samples."""
+
+# What makes an answer hard to read, told from its fences and raw text only (never the
+# detector), with how many of the sample each may claim first; the rest is a plain random draw.
+_HARD_2: list[tuple[str, int]] = [
+    ("server", 8),  # Flask, FastAPI, Express, http.server … mentioned
+    ("web", 6),  # an html/css block, or <html>/<script> in the text
+    ("untagged", 24),  # a bare fence
+    ("several", 14),  # three blocks or more
+    ("shell", 8),  # a bash/sh/console block beside the code
+    ("not-python", 10),  # a block tagged in another language that runs here (JS, C, Java …)
+]
+_SERVER_WORDS = re.compile(
+    r"\b(?:flask|fastapi|express\(|createServer|http\.server|app\.listen)", re.I
+)
+
+
+def _hardness(text: str) -> set[str]:
+    """The strata of :data:`_HARD_2` an answer belongs to."""
+    blocks = fenced_blocks(text)
+    tags = {block.tag for block in blocks}
+    found = set()
+    if _SERVER_WORDS.search(text):
+        found.add("server")
+    if tags & {"html", "css"} or re.search(r"<html|<script", text, re.I):
+        found.add("web")
+    if "" in tags:
+        found.add("untagged")
+    if len(blocks) >= 3:
+        found.add("several")
+    if tags & SHELL_TAGS - {""}:
+        found.add("shell")
+    if any(block_language(block) not in (None, "python") for block in blocks):
+        found.add("not-python")
+    return found
+
+
+def pick_originals_2() -> list[tuple[str, str, str]]:
+    """The second batch's originals: (model key, uid prefix, stratum), in sample order.
+
+    The pool is every Arena-Hard answer with at least one fenced block whose question has no
+    answer in the first labelled set (no model's answer to it, so nothing read for the first
+    set's held-out half comes back). The pool is shuffled with :data:`SEED_2`; each stratum of
+    :data:`_HARD_2` in turn takes its quota from the shuffled order, and the rest of the
+    :data:`PICK_2` are the next answers of that order, whatever they hold.
+    """
+    answers = _arena_answers()
+    first = {row["source"].rsplit("/", 1)[-1] for row in load_labelled()}
+    keys = {model: key for key, model in _MODELS.items()}
+    pool = sorted(
+        (model, uid)
+        for (model, uid), text in answers.items()
+        if uid not in first and fenced_blocks(text)
+    )
+    random.Random(SEED_2).shuffle(pool)
+    picked: dict[tuple[str, str], str] = {}
+    for stratum, quota in _HARD_2:
+        chosen = [k for k in pool if k not in picked and stratum in _hardness(answers[k])]
+        picked.update((k, stratum) for k in chosen[:quota])
+    for k in pool:
+        if len(picked) >= PICK_2:
+            break
+        picked.setdefault(k, "random")
+    return [(keys[model], uid[:8], stratum) for (model, uid), stratum in picked.items()]
+
+
+# The sample of :func:`pick_originals_2`, in its order, each labelled by reading it (model key,
+# uid prefix, environment, language, note): the environment a person would pick to run and see
+# it; None when nothing here runs it (PHP, SQL, R, C#, shell, configuration). Full-stack answers
+# (an Express server and a React client) are labelled react: the UI is what one runs to see it.
+# A fragment that only uses a Flask ``app`` defined elsewhere is python; code that creates the
+# app or its handlers is server.
+NEW_REAL_2: list[tuple[str, str, str | None, str | None, str]] = [
+    ("4a", "9ecd8657", "python", "python", "app.config lines without imports, beside a Dockerfile"),
+    ("35", "9ecd8657", "python", "python", "two-line Flask config snippet, no imports"),
+    (
+        "4a",
+        "3a818305",
+        "react",
+        "javascript",
+        "PERN: Express server + React components; the UI is seen",
+    ),
+    ("4b", "3a818305", "react", "javascript", "Express server + React App"),
+    ("35", "71817896", "server", "python", "Flask app with auth routes, untagged pip block"),
+    ("35", "3a818305", "react", "javascript", "MERN: server.js + App.js"),
+    ("4b", "9ecd8657", "server", "python", "Flask app object between Dockerfile blocks"),
+    ("4b", "ea26a52c", "server", "python", "flask_socketio handler"),
+    ("4b", "10accd8d", None, None, "PHP pages"),
+    ("35", "10accd8d", None, None, "PHP pages holding HTML"),
+    ("4a", "2c53e728", "html", "html", "Chrome extension: manifest, popup.html, two scripts"),
+    ("4a", "d5dd01a4", "html", "html", "Quartz guide: commands, json, an HTML layout template"),
+    ("4b", "2c53e728", "html", "html", "Chrome extension: popup.html + scripts"),
+    ("4a", "50aec8fb", "html", "html", "SVG fragment + JS using it"),
+    ("4a", "a34852fd", None, None, "untagged shell + Dockerfile"),
+    ("35", "4344090e", None, None, "untagged commands and ps output"),
+    ("35", "bab12578", None, None, "a crontab line"),
+    ("4a", "1878e158", "python", "python", "TextBlob script, untagged pip block"),
+    ("4a", "3102d783", None, None, "nix commands"),
+    ("4a", "2c41e83c", "python", "python", "gluonts snippets + untagged output"),
+    ("4a", "fb3496a5", None, None, "Tailscale ACL JSON, bare fence"),
+    ("4a", "25fece36", None, None, "PHP Swoole + untagged commands"),
+    ("35", "4c2a6d7d", "python", "python", "yfinance plot, untagged pip block"),
+    ("4a", "45d130f0", "python", "python", "DFS, dict + function, untagged output"),
+    ("4a", "625ae827", None, None, "untagged shell and network config"),
+    ("35", "69bad8a8", None, None, "docker commands, indented bare fences"),
+    ("35", "70e8424e", None, None, "Datalog, bare fence"),
+    ("4a", "4f8bbc68", None, None, "qmk/avrdude commands"),
+    ("4a", "65406830", "python", "python", "pandas groupby + untagged output table"),
+    ("4a", "6778936d", "javascript", "javascript", "After Effects expression (JS), bare fence"),
+    ("35", "8e6c723d", "python", "python", "stdin regex script + untagged pipe command"),
+    ("4b", "328c149e", None, None, "ABC music notation"),
+    ("4a", "7e852190", None, None, "awk/jq: bash, json and untagged text"),
+    ("4b", "95bb5011", None, None, "ssh commands, indented bare fences"),
+    ("4a", "c6f96ce8", "python", "python", "bs4 and scrapy examples, untagged pip blocks"),
+    ("4b", "bab12578", None, None, "crontab lines"),
+    ("4a", "47e1fd0c", None, None, "iptables commands and a sh script, bare fences"),
+    ("35", "3c59e729", None, None, "IOS-XR router commands"),
+    ("4b", "d65ce5eb", None, None, "sed/cat commands"),
+    ("4a", "5e70f063", None, None, "composer.json + composer command"),
+    ("4a", "df53b35b", "python", "python", "argparse sanitiser in six python blocks"),
+    ("4a", "e9820ee3", None, None, "nix shell + commands"),
+    ("35", "2c41e83c", "python", "python", "gluonts snippets, no runnable whole"),
+    ("4b", "e21a4451", None, None, "Apache config + commands"),
+    ("4a", "ffb30214", None, None, "R"),
+    ("4b", "2c6441f1", "python", "python", "DPR + FAISS snippets, indented fences"),
+    ("35", "ffb30214", None, None, "R"),
+    ("4a", "bacdffab", "python", "python", "T-FGSM in five python blocks"),
+    ("4a", "5d3696b4", "python", "python", "JAX sharding in eight python blocks"),
+    ("4b", "d588d571", "javascript", "javascript", "ES module default export, three js blocks"),
+    ("4a", "71bb06ec", "python", "python", "Keras ViT layers after a bash block"),
+    ("4b", "93c9b4bb", "python", "python", "OpenCV snippets in five python blocks"),
+    ("35", "d433ac27", None, None, "bash script"),
+    ("4a", "7bcf40b2", None, None, "Terraform + bash"),
+    ("4b", "37a2cff3", None, None, "SQL + a psql command tagged bash"),
+    ("4a", "3801e82e", None, None, "PowerShell"),
+    ("4b", "4c2a6d7d", "python", "python", "yfinance plot + bash pip block"),
+    ("4a", "e948f98c", "python", "python", "qbittorrent-api script after a bash block"),
+    ("4a", "20e4e911", "python", "python", "lattpy script after a bash block"),
+    ("4a", "4864b2be", None, None, "bash function with a heredoc"),
+    ("35", "d588d571", "javascript", "javascript", "ES module default export + its import"),
+    ("35", "4a0cf903", "c", "c", "read() loop with EINTR"),
+    ("35", "cdc88015", "javascript", "javascript", "fibonacci mod p function"),
+    ("4a", "9d668b3e", "java", "java", "GCD program with Scanner"),
+    ("4a", "f713060e", "javascript", "javascript", "fetch + CSV parser"),
+    ("4a", "ff7fbdf8", "cpp", "cpp", "Vitis HLS layers in five cpp blocks"),
+    ("35", "9d668b3e", "java", "java", "GCD program"),
+    ("4b", "9d668b3e", "java", "java", "GCD program"),
+    ("35", "6778936d", "javascript", "javascript", "After Effects expression tagged javascript"),
+    ("4a", "d588d571", "javascript", "javascript", "default export object, five js blocks"),
+    ("4a", "84245990", "python", "python", "compliment generator"),
+    ("35", "4587e8a3", "python", "python", "contextual bandit classes"),
+    ("35", "57b28a3a", None, None, "R dplyr pipe"),
+    ("35", "addaa796", None, None, "Vega-Lite JSON"),
+    ("4b", "db60d25a", None, None, "NASM assembly"),
+    ("4a", "ccebedca", "python", "python", "Thompson sampling class"),
+    ("4a", "e298dddd", None, None, "SAS"),
+    ("4b", "66336ae5", None, None, "C#"),
+    ("35", "f4dcf9f9", None, None, "Scheme"),
+    ("4a", "ed426d60", "python", "python", "secrets function"),
+    ("4b", "9845f997", None, None, "XAML"),
+    ("35", "608e4057", None, None, "CDS"),
+    ("4b", "6937bd8f", None, None, "Haskell"),
+    ("4b", "faa3e32b", "python", "python", "Greenshields if-conditions"),
+    ("4a", "f6bf04c1", "python", "python", "scale conversion function"),
+    ("4a", "41ae4a2a", "python", "python", "one f-string prompt assignment"),
+    ("35", "c30665aa", "python", "python", "pandas read_csv from BytesIO"),
+    ("4a", "4a0cf903", "python", "python", "os.read with a signal handler"),
+    ("4a", "90d715f7", "python", "python", "numpy import + Q-learning class"),
+    ("35", "5601c905", "python", "python", "console chess class"),
+    ("35", "88e609f5", "python", "python", "geopandas plot, no imports"),
+    ("35", "ccebedca", "python", "python", "Thompson sampling loop"),
+    ("4b", "cd99a56b", "python", "python", "geopy distance"),
+    ("4b", "bead8726", None, None, "Solidity"),
+    ("4b", "a309b458", None, None, "VBScript"),
+    ("35", "573a0e10", "python", "python", "Connect-4 with numpy"),
+    ("35", "cd99a56b", "python", "python", "haversine"),
+    ("4b", "b62a3d9b", None, None, "C#"),
+    ("4a", "8159caad", "python", "python", "password generator"),
+    ("35", "15f39007", "python", "python", "Monte Carlo pi"),
+    ("4b", "573a0e10", "python", "python", "Connect-4 console"),
+    ("4a", "74c4255d", None, None, "SQL"),
+    ("4b", "9d7d8b61", "python", "python", "seeded threads, two python blocks"),
+    ("35", "6937bd8f", None, None, "Haskell"),
+    ("4b", "f0c7479e", None, None, "PPC64 assembly"),
+    ("4b", "f7cb272c", "python", "python", "TF-IDF chatbot class"),
+]
+
+
+def _originals_2() -> list[dict]:
+    """The second batch's originals: the labelled sample, grouped by question."""
+    picked = [(key, prefix) for key, prefix, _ in pick_originals_2()]
+    labelled = [(key, prefix) for key, prefix, *_ in NEW_REAL_2]
+    if picked != labelled:
+        raise SystemExit("NEW_REAL_2 must label exactly the sample of pick_originals_2()")
+    answers = _arena_answers()
+    rows = []
+    for key, prefix, env, lang, note in NEW_REAL_2:
+        model, uid = _by_prefix(answers, _MODELS[key], prefix)
+        rows.append(dict(id=f"b2-ah-{key}-{prefix}", text=answers[(model, uid)], environment=env,
+                         language=lang, origin="real", source=f"arena-hard-v0.1/{model}/{uid}",
+                         note=note, group=f"b2-q-{uid[:8]}"))  # fmt: skip
+    return rows
+
+
+def build_labelled_2() -> list[dict]:
+    """The second batch: its originals and derived cases, split 50/50 with :data:`SEED_2`.
+
+    Split by question, not by answer: two models' answers to one question are often close, so
+    they share a half.
+    """
+    return _split(_originals_2(), SEED_2, "group")
 
 
 def load_labelled(path: Path = LABELLED) -> list[dict]:
@@ -505,17 +743,17 @@ def accuracy(rows: list[dict]) -> tuple[int, int, list[tuple[str, tuple, tuple]]
     return len(rows) - len(misses), len(rows), misses
 
 
-def _report(rows: list[dict], show_holdout: bool) -> None:
+def _report(rows: list[dict], show_misses: tuple[str, ...]) -> None:
+    """Accuracy by half and fence kind; the misses of the halves in ``show_misses`` listed."""
     for half in ("tune", "holdout"):
         for fences in ("tagged", "bare"):
             part = [r for r in rows if r["split"] == half and r["fences"] == fences]
             good, total, misses = accuracy(part)
-            print(f"{half:<8} {fences:<7} {good}/{total} = {good / max(total, 1):.1%}")
-            # The held-out misses stay hidden unless asked: rules are tuned on the other half.
-            for miss in misses if half == "tune" or show_holdout else []:
-                print("    miss:", miss)
+            print(f"  {half:<8} {fences:<7} {good}/{total} = {good / max(total, 1):.1%}")
+            for miss in misses if half in show_misses else []:
+                print("      miss:", miss)
     good, total, _ = accuracy(rows)
-    print(f"all      {good}/{total} = {good / total:.1%}")
+    print(f"  all      {good}/{total} = {good / total:.1%}")
 
 
 def _throughput() -> None:
@@ -528,16 +766,41 @@ def _throughput() -> None:
     print("environments found:", dict(found.most_common()))
 
 
+def _write(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    counts = collections.Counter((r["split"], r["fences"], r["origin"]) for r in rows)
+    print(f"wrote {len(rows)} cases to {path.relative_to(ROOT)}: {dict(counts)}")
+
+
 def main() -> None:
     if "--build" in sys.argv:
-        rows = build_labelled()
-        LABELLED.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-        counts = collections.Counter((r["split"], r["fences"], r["origin"]) for r in rows)
-        print(f"wrote {len(rows)} cases to {LABELLED.relative_to(ROOT)}: {dict(counts)}")
+        _write(LABELLED, build_labelled())
         return
-    rows = load_labelled()
-    print(f"labelled set: {len(rows)} cases ({LABELLED.relative_to(ROOT)})")
-    _report(rows, show_holdout="--show-holdout" in sys.argv)
+    if "--pick-2" in sys.argv:
+        for key, prefix, stratum in pick_originals_2():
+            print(f"{_MODELS[key]:<20} {prefix}  {stratum}")
+        return
+    if "--build-2" in sys.argv:
+        rows = build_labelled_2()
+        if LABELLED_2.exists() and load_labelled(LABELLED_2) != rows:
+            # Its labels were final once written: rules are measured against them.
+            raise SystemExit(f"{LABELLED_2.relative_to(ROOT)} exists and would change; not written")
+        _write(LABELLED_2, rows)
+        return
+    first, second = load_labelled(), load_labelled(LABELLED_2)
+    if "--misses-2" in sys.argv:  # the second batch's tune misses, nothing else
+        for miss in accuracy([r for r in second if r["split"] == "tune"])[2]:
+            print("miss:", miss)
+        return
+    # Held-out misses stay hidden (rules are tuned on the tune halves); --show-holdout lists
+    # the first batch's, and nothing lists the second batch's.
+    shown = ("tune", "holdout") if "--show-holdout" in sys.argv else ("tune",)
+    print(f"batch 1: {len(first)} cases ({LABELLED.relative_to(ROOT)})")
+    _report(first, shown)
+    print(f"batch 2: {len(second)} cases ({LABELLED_2.relative_to(ROOT)})")
+    _report(second, ("tune",))
+    print(f"both: {len(first) + len(second)} cases")
+    _report(first + second, ())
     _throughput()
 
 

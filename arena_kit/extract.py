@@ -231,18 +231,30 @@ _MERMAID_HEAD = re.compile(
     r"^\s*(?:%%.*\n\s*)*(?:graph|flowchart|sequenceDiagram|classDiagram|stateDiagram(?:-v2)?|"
     r"erDiagram|gantt|pie|journey|gitGraph|mindmap|timeline|quadrantChart|requirementDiagram|"
     r"C4Context|xychart-beta|sankey-beta|block-beta|packet-beta|architecture-beta|kanban)\b"
+    r"(?![ \t]*[=(.\[:,])"  # ``graph = {…}`` and ``pie(…)`` are code that names a variable so
 )
 _SFC = re.compile(r"^\s*<template[\s>]", re.M)
 _SFC_SCRIPT = re.compile(r"^\s*<script(?:\s+setup|\s+lang=|\s*>)", re.M)
+_VUE_DIRECTIVE = re.compile(
+    r"\s(?:v-(?:if|else-if|show|for|model|bind|on|slot)\b|[@:][a-zA-Z][\w.:-]*=)"
+)
+"""A Vue template attribute (``v-if``, ``@click=``, ``:class=``): no HTML page writes one."""
 _HTML_DOC = re.compile(r"<!DOCTYPE\s+html|<html[\s>]|<body[\s>]", re.I)
-_HTML_TAG = re.compile(r"^\s*<([a-zA-Z][\w-]*)(?=[\s/>])[^>]*>", re.M)
-"""An HTML element (not XML's dotted or namespaced names: ``<androidx.…Layout>``)."""
+_HTML_TAG = re.compile(r"^\s*<([a-z][\w-]*|[A-Z][A-Z\d]*)(?=[\s/>])[^>]*>", re.M)
+"""An HTML element: not XML's dotted names (``<androidx.…Layout>``) nor XAML's CamelCase ones
+(``<Grid>``, ``<StackPanel>``)."""
 _GO = re.compile(r"^\s*package\s+\w+\s*$", re.M)
+_GO_BODY = re.compile(r"^\s*(?:func\s|import\s*[(\"])", re.M)
+"""After ``package x`` (no semicolon: not Java), a ``func`` or an import of a quoted path."""
 _JAVA = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)?class\s+\w+|\bSystem\.out\.print")
 _RUST = re.compile(
     r"\bfn\s+\w+\s*(?:<[^>]*>)?\s*\(|\blet\s+mut\s|\bprintln!\(|^\s*use\s+std::", re.M
 )
 _INCLUDE = re.compile(r"^\s*#\s*include\s*[<\"]([\w./]+)[>\"]", re.M)
+_C_DIRECTIVE = re.compile(r"^#(?:define|ifndef|ifdef|pragma)\s+\w", re.M)
+"""A C preprocessor line (``#define N 10``): no Python comment or shell line starts so."""
+_NODE_MODULE = re.compile(r"\bmodule\.exports\b|\brequire\(\s*['\"]")
+"""Node's module system: ``module.exports = {…}`` also parses as Python, but no Python has it."""
 _CPP_HINTS = re.compile(r"\bstd::|\busing\s+namespace\b|\bcout\s*<<|\btemplate\s*<|\bclass\s+\w+")
 _TS_HINTS = re.compile(
     r"^\s*(?:export\s+)?(?:interface|type)\s+\w+|:\s*(?:string|number|boolean|void|any|unknown)"
@@ -258,7 +270,11 @@ _TS_DECLARATION = re.compile(
 """TypeScript beyond doubt, for code with no JavaScript hint (``interface Gi0/0`` is not)."""
 _JS_HINTS = re.compile(
     r"\b(?:const|let|var)\s+\w+\s*=|\bfunction\s*\w*\s*\(|=>|\bconsole\.\w+\(|\brequire\(|"
-    r"\bdocument\.|^\s*(?:import|export)\s",
+    r"\bmodule\.exports\b|"
+    r"\bdocument\.|^\s*export\s"
+    # JavaScript's import names a module in quotes or binds with braces, `*` or `from`; a bare
+    # ``import x`` / ``import x.y as z`` is Python's, so a cut Python script is not JavaScript.
+    r"|^\s*import\s+(?:type\s+)?(?:[\w$]+\s*,\s*)?(?:[{*'\"]|[\w$]+\s+from\s)",
     re.M,
 )
 _JSX = re.compile(r"return\s*\(?\s*<[A-Za-z>]|=>\s*\(?\s*<[A-Za-z>]|\bclassName=|<[A-Z]\w*[\s/>]")
@@ -297,9 +313,27 @@ _C_FUNCTION = re.compile(
     re.M,
 )
 _CPP_ONLY = re.compile(r"\w::\w|\.hpp\b|\bcout\b|\bnew\s+\w+\s*[(\[]|\btemplate\s*<|\bclass\s+\w+")
+_FOREIGN = re.compile(
+    r"<\?php\b|^\s*(?:namespace|use)\s+\w+\\"  # PHP: the tag, namespaces with backslashes
+    r"|^\s*using\s+(?:static\s+)?[A-Z]\w*(?:\.\w+)*\s*;|\bConsole\.Write(?:Line)?\("  # C#
+    r"|^\s*(?:(?:override|private|public|suspend)\s+)*fun\s+\w+\s*\(|^\s*val\s+\w+"  # Kotlin
+    r"|^[a-z]\w*\s+::\s+\S"  # a Haskell type signature
+    r"|^[\w.$]+\s*<-\s"  # R's assignment at the top level (Go's `ch <- x` is in a func)
+    r"|^\s*end\s*$"  # a block closed by `end`: Ruby, Lua, Julia, MATLAB, Elixir
+    r"|\{[#/:](?:each|if|else|await)\b"  # Svelte's template blocks
+    r"|^\s*import\s+(?:SwiftUI|UIKit|Foundation|AppKit|Combine)\s*$|\bfunc\s+\w+[^\n{]*->"  # Swift
+    r"|^\s*pragma\s+solidity\b|^\s*contract\s+\w+[^\n]*\{"  # Solidity
+    r"|^\[[\w.\- \"]+\]\s*$",  # a TOML or INI section: `[package]` (parses as Python)
+    re.M,
+)
+"""Marks of languages nothing here runs, which an untagged block of them would otherwise be
+taken for JavaScript (``var``, ``function``), Python (``import a.b``) or HTML (PHP pages)."""
+_SHELL_BODY = re.compile(r"^\s*(?:local\s+\w+=|(?:fi|done|esac)\s*$)", re.M)
+"""Shell script lines no program in another language has (a shell function starts like a
+JavaScript one: ``function name() {``)."""
 _SHELL_HEAD = re.compile(
     r"^\s*(?:\$\s+|sudo\s+|pip3?\s|python3?\s+-m\s|npm\s|npx\s|yarn\s|pnpm\s|apt(?:-get)?\s|"
-    r"brew\s|conda\s|cargo\s|go\s+(?:run|get|install|mod|build)\b|cd\s|export\s|mkdir\s|git\s|"
+    r"brew\s|conda\s|cargo\s|go\s+(?:run|get|install|mod|build)\b|cd\s|export\s+\w+(?:=|\s*$)|mkdir\s|git\s|"
     r"curl\s|wget\s|streamlit\s+run|gradio\s|node\s|deno\s|bun\s|javac?\s|gcc\s|g\+\+\s|"
     r"rustc\s|chmod\s|source\s|docker\s|kubectl\s|make\b|cmake\s|ls\b|cat\s|echo\s|rm\s|"
     r"cp\s|mv\s|ssh\s|scp\s|systemctl\s|touch\s|tar\s|unzip\s|pwsh\s|choco\s|winget\s)"
@@ -315,7 +349,7 @@ _PY_APPS = ("streamlit", "gradio", "pygame")
 # http.server, aiohttp (also a client) and tornado need the call that serves.
 _PY_SERVER_FRAMEWORKS = frozenset(
     {"flask", "fastapi", "dash", "bottle", "starlette", "uvicorn", "quart", "sanic", "falcon",
-     "cherrypy", "werkzeug"}
+     "cherrypy", "werkzeug", "flask_socketio"}
 )  # fmt: skip
 _PY_SERVES = re.compile(
     r"\b(?:(?:Threading)?HTTPServer|web\.Application|web\.run_app|tornado\.web\.Application)\s*\(|"
@@ -332,7 +366,11 @@ _CODE_LANGUAGES = frozenset(
 
 
 def _python_statements(code: str) -> bool:
-    """True when ``code`` parses as Python and holds a real statement (not a bare literal)."""
+    """True when ``code`` parses as Python and holds a real statement.
+
+    Not a real statement: a bare literal, or an annotation by a literal with no value
+    (program output such as ``Sum: 15`` parses as one).
+    """
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError):
@@ -342,8 +380,23 @@ def _python_statements(code: str) -> bool:
             if isinstance(node.value, ast.Call) and "(" in code:
                 return True
             continue
+        if (
+            isinstance(node, ast.AnnAssign)
+            and node.value is None
+            and isinstance(node.annotation, ast.Constant)
+        ):
+            continue
         return True
     return False
+
+
+def _semicolon_lines(text: str) -> bool:
+    """Every line of code ends with ``;``: a C-family or JavaScript statement list, which can
+    also parse as Python (``console.log(x);``, ``MODULE_LICENSE("GPL");``) but is never written
+    so in Python."""
+    lines = [line.strip() for line in text.splitlines()]
+    code = [line for line in lines if line and not line.startswith(("#", "//", "/*", "*"))]
+    return bool(code) and all(line.endswith(";") for line in code)
 
 
 def _python_shaped(text: str) -> bool:
@@ -400,19 +453,54 @@ def guess_language(code: str) -> str | None:
     indented blocks) stays Python though JavaScript's ``import`` hint matches, truncated Rust
     (``use std::…;``, ``let mut``, ``impl``) stays Rust, a C function without ``#include`` is C,
     and a JSDoc comment alone is JavaScript. Python holding a page in a string (a Flask
-    template, ``PAGE = '<html>…'``) is Python, not HTML.
+    template, ``PAGE = '<html>…'``) is Python, not HTML. A block whose closing fence is missing
+    runs on into the answer's prose: when the whole block reads as nothing, the code before its
+    first line of prose is read instead.
     """
+    found = _guess_language(code)
+    if found is None:
+        head = _before_prose(code)
+        if head is not None:
+            found = _guess_language(head)
+    return found
+
+
+def _is_prose(line: str) -> bool:
+    """A sentence at the start of a line: a capitalised word, then mostly plain words."""
+    if not re.match(r"[A-Z][a-z]", line):
+        return False
+    words = line.split()
+    plain = sum(1 for word in words if re.fullmatch(r"[A-Za-z][a-z'-]*[,.;:!?]?", word))
+    return len(words) >= 6 and plain >= 0.7 * len(words)
+
+
+def _before_prose(code: str) -> str | None:
+    """The code before the first line of prose that follows some code, or None if none does."""
+    lines = code.strip().splitlines()
+    for index, line in enumerate(lines[1:], start=1):
+        if _is_prose(line):
+            return "\n".join(lines[:index])
+    return None
+
+
+def _guess_language(code: str) -> str | None:
     text = code.strip()
     if not text:
         return None
     if _MERMAID_HEAD.match(text):
         return "mermaid"
-    if _SFC.search(text) and (_SFC_SCRIPT.search(text) or "{{" in text):
+    if _is_sfc(text):
         return "html"  # a Vue single-file component; code_environment tells it apart
-    parses = _python_statements(text)
+    if _FOREIGN.search(text):
+        return None
+    if _SHELL_BODY.search(text):
+        return "shell"
+    parses = (
+        _python_statements(text) and not _NODE_MODULE.search(text) and not _semicolon_lines(text)
+    )
     if _HTML_DOC.search(text) and not (parses or _python_shaped(text)):
         return "html"
-    if _GO.search(text) and re.search(r"^\s*func\s", text, re.M):
+    if _GO.search(text) and _GO_BODY.search(text):
         return "go"
     if _JAVA.search(text) and not text.lstrip().startswith("<"):
         return "java"
@@ -425,6 +513,8 @@ def guess_language(code: str) -> str | None:
     includes = _INCLUDE.findall(text)
     if includes:
         return "cpp" if any("." not in name for name in includes) else _c_family(text)
+    if _C_DIRECTIVE.search(text):
+        return _c_family(text)
     if parses:
         return "python"
     first = text.splitlines()[0]
@@ -437,8 +527,8 @@ def guess_language(code: str) -> str | None:
     script = _JS_HINTS.search(text) or _TS_DECLARATION.search(text) or _JSDOC.match(text)
     if script or (_JSX.search(text) and re.search(r"\breturn\b|=>", text)):
         return "typescript" if _TS_HINTS.search(text) else "javascript"
-    if _HTML_TAG.match(text) and "</" in text:
-        return "html"
+    if (_HTML_TAG.match(text) and "</" in text) or re.match(r"<svg[\s>]", text):
+        return "html"  # an element with its closing tag; an SVG image, even cut off
     if re.match(
         r"^\s*(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\(|class\s+\w+\s*[(:])", text
     ):
@@ -472,7 +562,13 @@ def install_commands(markdown: str) -> list[str]:
 
 
 def _is_sfc(code: str) -> bool:
-    return bool(_SFC.search(code)) and (bool(_SFC_SCRIPT.search(code)) or "{{" in code)
+    """A Vue single-file component: a ``<template>`` with its script or its ``{{ }}``, or one
+    that opens the code and binds Vue directives (an SFC cut off before its ``<script>``)."""
+    if not _SFC.search(code):
+        return False
+    if _SFC_SCRIPT.search(code) or "{{" in code:
+        return True
+    return bool(re.match(r"\s*<template[\s>]", code)) and bool(_VUE_DIRECTIVE.search(code))
 
 
 def _is_react(code: str) -> bool:

@@ -2,7 +2,9 @@
 
 ``tests/fixtures/responses/labels.jsonl`` is the first labelled set (84 answers);
 ``tests/fixtures/detect_labelled.jsonl`` the grown one (built by ``benchmarks/bench_detect.py
---build``), split 50/50 with a fixed seed into a half rules were tuned on and a held-out half.
+--build``), split 50/50 with a fixed seed into a half rules were tuned on and a held-out half;
+``tests/fixtures/detect_labelled_2.jsonl`` a second batch of new answers (``--build-2``),
+labelled before the rules of its round were written and split the same way with its own seed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from arena_kit.schema import ENVIRONMENTS, LANGUAGES
 ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "tests" / "fixtures" / "responses" / "labels.jsonl"
 GROWN = ROOT / "tests" / "fixtures" / "detect_labelled.jsonl"
+SECOND = ROOT / "tests" / "fixtures" / "detect_labelled_2.jsonl"
 F = "```"
 
 
@@ -252,6 +255,64 @@ def test_the_held_out_half_meets_the_bare_goal():
 
 
 # ---------------------------------------------------------------------------------------------
+# The second batch: new answers, labelled before this round's rules, split by question.
+
+
+def _second() -> list[dict]:
+    return [json.loads(line) for line in SECOND.read_text("utf-8").splitlines()]
+
+
+def _half(rows: list[dict], split: str, fences: str) -> list[dict]:
+    return [r for r in rows if r["split"] == split and r["fences"] == fences]
+
+
+def test_the_second_batch_is_new_answers_split_by_question():
+    rows, first = _second(), _grown()
+    originals = [r for r in rows if r["origin"] == "real"]
+    assert len(originals) >= 80 and len({r["id"] for r in rows}) == len(rows)
+    assert all(r["id"].startswith("b2-") for r in rows)
+    assert all(r["origin"] in ("real", "derived") for r in rows)
+    # No question of the first set comes back: not even another model's answer to it.
+    first_questions = {r["source"].rsplit("/", 1)[-1] for r in first if r["origin"] == "real"}
+    assert not first_questions & {r["source"].rsplit("/", 1)[-1] for r in originals}
+    halves = {name: [r for r in rows if r["split"] == name] for name in ("tune", "holdout")}
+    assert abs(len(halves["tune"]) - len(halves["holdout"])) <= len(rows) * 0.05
+    for half in halves.values():
+        assert {r["fences"] for r in half} == {"tagged", "bare"}
+    split_of: dict[str, str] = {}
+    for row in rows:  # one question, one half: its answers and their variants together
+        assert split_of.setdefault(row["group"], row["split"]) == row["split"]
+        assert (row["origin"] == "derived") == row["source"].startswith("derived")
+        assert row["environment"] is None or row["environment"] in ENVIRONMENTS
+        assert row["language"] is None or row["language"] in LANGUAGES
+
+
+def test_the_second_batch_tune_half_is_read_right():
+    rows = _second()
+    assert _misses(_half(rows, "tune", "tagged")) == []
+    assert _misses(_half(rows, "tune", "bare")) == []
+
+
+def test_the_second_batch_held_out_half_does_not_regress():
+    rows = _second()
+    # Measured when the batch was written, before this round's rules: tagged 62/65, bare 49/54;
+    # the same after them (the rules came from the tune halves only).
+    assert len(_misses(_half(rows, "holdout", "tagged"))) <= 3
+    assert len(_misses(_half(rows, "holdout", "bare"))) <= 5
+
+
+@pytest.mark.xfail(strict=True, reason="not reached: 62/65 tagged held out in the second batch")
+def test_the_second_batch_held_out_half_meets_the_tagged_goal():
+    assert _misses(_half(_second(), "holdout", "tagged")) == []
+
+
+@pytest.mark.xfail(strict=True, reason="issue 13's goal, not reached: 49/54 bare held out")
+def test_the_second_batch_held_out_half_meets_the_bare_goal():
+    bare = _half(_second(), "holdout", "bare")
+    assert len(_misses(bare)) <= len(bare) * 0.03
+
+
+# ---------------------------------------------------------------------------------------------
 # One test per rule, each with a bare fence and a tagged one (the tagged one cut off, unclosed).
 
 
@@ -372,3 +433,137 @@ def test_xml_and_router_configuration_are_not_web_code():
 
 def test_markdown_with_a_heading_and_inline_markup():
     assert guess_language("# Project title\n\nSome *intro* text.") == "markdown"
+
+
+# Rules of the second round (tuned on the tune halves: their misses, and variants of their
+# answers cut, stripped of tags or run on into prose).
+
+
+def test_a_flask_socketio_app_is_a_web_server():
+    code = (
+        "from flask import Flask\nfrom flask_socketio import SocketIO\n\napp = Flask(__name__)\n"
+        "socketio = SocketIO(app)\n\n@socketio.on('message')\ndef handle(data):\n"
+        "    socketio.emit('reply', data)\n"
+    )
+    for answer in _bare_and_tagged(code.replace("from flask import Flask\n", ""), "python"):
+        assert detect_environment(answer) == ("server", "python")
+
+
+_PY_ONE_IMPORT_CUT = "import numpy as np\n\nrates = np.zeros(3)\ntotal = np.sum(ra"
+
+
+def test_python_cut_after_one_import_is_not_a_javascript_module():
+    for answer in _bare_and_tagged(_PY_ONE_IMPORT_CUT, "python"):
+        assert detect_environment(answer) == ("python", "python")
+    for module in ("import React, {\n  useState,\n} from 'react';", "import * as d3 from 'd3';",
+                   "import './styles.css';", "import type { Props } from './types';"):  # fmt: skip
+        assert guess_language(module) in ("javascript", "typescript")
+
+
+def test_a_mermaid_keyword_used_as_a_name_is_code():
+    code = "graph = {'A': ['B', 'C'], 'B': []}\n\nfor node in graph:\n    print(node)\n"
+    for answer in _bare_and_tagged(code, "python"):
+        assert detect_environment(answer) == ("python", "python")
+    assert guess_language("graph TD\n  A --> B") == "mermaid"
+    assert guess_language('pie title Pets\n  "Dogs" : 3') == "mermaid"
+
+
+def test_go_cut_before_its_first_func_is_go():
+    code = 'package main\n\nimport (\n    "fmt"\n    "strings"\n)\n\nvar names = []string{"a"'
+    for answer in _bare_and_tagged(code, "go"):
+        assert detect_environment(answer) == ("go", "go")
+    channel = "package main\n\nfunc main() {\n\tch := make(chan int, 1)\n\tch <- 5\n}"
+    assert guess_language(channel) == "go"  # a channel send is not R's `<-`
+
+
+_SFC_CUT = (
+    '<template>\n  <div class="menu">\n    <button @click="toggle">Menu</button>\n'
+    '    <ul v-show="open">\n      <li :key="item" class="item">One</li>\n    </ul>\n  </di'
+)
+
+
+def test_a_vue_template_cut_before_its_script_is_vue():
+    for answer in _bare_and_tagged(_SFC_CUT, "html"):
+        assert detect_environment(answer) == ("vue", "javascript")
+    page = '<div class="menu">\n  <button onclick="go()">Go</button>\n</div>'
+    assert detect_environment(f"{F}\n{page}\n{F}\n") == ("html", "html")
+
+
+def test_an_svg_cut_before_its_closing_tag_is_a_page():
+    code = '<svg viewBox="0 0 100 100" width="200">\n  <circle cx="50" cy="50" r="40"/>\n  <rect x'
+    for answer in _bare_and_tagged(code, "svg"):
+        assert detect_environment(answer) == ("html", "html")
+
+
+def test_code_run_on_into_prose_is_read_before_the_prose():
+    function = "void show(int *values, int n) {\n    for (int i = 0; i < n; i++)\n"
+    function += '        printf("%d\\n", values[i]);\n}'
+    prose = (
+        "This function prints every value on its own line.\n\n"
+        "Replace the values with your own data and call the function from main."
+    )
+    for answer in _bare_and_tagged(f"{function}\n{prose}", "c"):
+        assert detect_environment(answer) == ("c", "c")
+    snippet = "last = record.items[-1].id"
+    bare = f"{F}\n{snippet}\nHere the last item of the list is read by its index."
+    assert detect_environment(bare) == ("python", "python")
+
+
+@pytest.mark.parametrize(
+    ("code", "tag"),
+    [
+        ("<?php\n$name = $_GET['name'];\n?>\n<html><body><?php echo $name; ?></body></html>",
+         "php"),
+        ("namespace App\\Models;\n\nuse Illuminate\\Support\\Str;\n\nclass User\n{\n"
+         "    public function slug($name)\n    {\n        return Str::slug($name);\n    }\n}",
+         "php"),
+        ("using System;\n\nclass Program\n{\n    static void Main()\n    {\n"
+         "        var x = 5;\n        Console.WriteLine(x);\n    }\n}", "csharp"),
+        ("import android.os.Bundle\n\nclass Main : Activity() {\n"
+         "    override fun onCreate(state: Bundle?) {\n        val x = 1\n    }\n}", "kotlin"),
+        ("square :: Int -> Int\nsquare x = x * x\n\nmain :: IO ()\nmain = do\n"
+         "    let n = 3\n    print (square n)", "haskell"),
+        ("df <- read.csv('data.csv')\nsummary(df)", "r"),
+        ("def greet(name)\n  puts \"Hello #{name}\"\nend", "ruby"),
+        ("<script>\n  import { notes } from './store.js';\n</script>\n\n"
+         "{#each $notes as note}\n  <li>{note}</li>\n{/each}", "svelte"),
+        ("import SwiftUI\n\nstruct ContentView: View {\n    var body: some View {\n"
+         "        Text(\"Hi\")\n    }\n}", "swift"),
+        ("pragma solidity ^0.8.0;\n\ncontract Token {\n    function mint() public {}\n}",
+         "solidity"),
+        ('[package]\nname = "app"\nversion = "0.1.0"', "toml"),
+        ('<Grid>\n    <Button Content="OK" />\n</Grid>', "xml"),
+        ("Sum: 15\nAverage: 3.0", "text"),
+    ],
+)  # fmt: skip
+def test_languages_nothing_here_runs_are_not_taken_for_one_that_runs(code, tag):
+    for answer in _bare_and_tagged(code, tag):
+        assert detect_environment(answer) == (None, None)
+    assert guess_language("x: int = 5\nprint(x)") == "python"
+
+
+def test_a_shell_function_is_shell_not_javascript():
+    code = (
+        'function create_config() {\n  local name="$1"\n  echo "{\\"name\\": \\"$name\\"}" '
+        "> config.json\n}"
+    )
+    assert guess_language(code) == "shell"
+    for answer in _bare_and_tagged(code, "bash"):
+        assert detect_environment(answer) == (None, None)
+    assert guess_language("export default Util;") == "javascript"
+    assert guess_language("export PATH=$PATH:/opt/bin") == "shell"
+
+
+@pytest.mark.parametrize(
+    ("code", "tag", "expected"),
+    [
+        ("module.exports = {\n  theme: { extend: {} },\n  plugins: [],\n};", "javascript",
+         ("javascript", "javascript")),
+        ('console.log("hello");', "javascript", ("javascript", "javascript")),
+        ("#define SIZE 16\n#define SQUARE(x) ((x) * (x))", "c", ("c", "c")),
+    ],
+)  # fmt: skip
+def test_statements_that_also_parse_as_python_are_read_by_their_language(code, tag, expected):
+    for answer in _bare_and_tagged(code, tag):
+        assert detect_environment(answer) == expected
+    assert guess_language('MODULE_LICENSE("GPL");\nMODULE_AUTHOR("Me");') != "python"

@@ -4,17 +4,47 @@ This is the glue between the tables: it takes a responses table, finds each answ
 code (:mod:`arena_kit.extract`), runs it (:mod:`arena_kit.web` renders pages, diagrams and
 apps; :mod:`arena_kit.sandbox` runs programs), and returns the executions table plus the
 responses with their ``execution_id`` filled. Answers with no runnable code get no execution.
+
+Every later step finds an answer's run through that ``execution_id``: responses read from a
+file that was never linked (or linked to another executions table) would make each answer look
+as if it never ran. :func:`check_links` is what the consumers (:func:`outcome_table`, the
+judges) call to refuse that, loudly, instead of scoring it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+
+from .errors import ArenaDataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["last_answer", "plan_jobs", "run_planned", "execute_responses", "outcome_table"]
+__all__ = [
+    "last_answer",
+    "plan_jobs",
+    "run_planned",
+    "execute_responses",
+    "outcome_table",
+    "check_links",
+    "UnlinkedRunsWarning",
+    "MIN_LINKED_SHARE",
+]
+
+MIN_LINKED_SHARE = 0.5
+"""Below this share of answers with a run in the executions table, :func:`check_links` warns."""
+
+LINK_FIX = (
+    "use the responses that execute_responses() returned (`executions, responses = "
+    "execution.execute_responses(responses)`; 01_execute writes them with linked_responses_path), "
+    "whose execution_id names each answer's run, together with the executions made with them"
+)
+
+
+class UnlinkedRunsWarning(UserWarning):
+    """Fewer than :data:`MIN_LINKED_SHARE` of the answers have a run in the executions given."""
 
 
 def last_answer(messages: Sequence[Mapping[str, Any]]) -> str:
@@ -175,15 +205,77 @@ def execute_responses(
     return validate(executions, "executions", source="sandbox runs"), updated
 
 
+def check_links(
+    execution_ids: Iterable[Any], executions: pd.DataFrame, *, what: str = "answers", where: str
+) -> int:
+    """Check that answers find their runs in ``executions``; return how many do.
+
+    ``execution_ids`` holds one entry per answer (``None`` when it has none). An answer whose
+    id is missing, or names a run the table does not hold, would count as "never ran".
+
+    Raises
+    ------
+    ArenaDataError
+        The table holds runs (or answers name runs) but **no** answer links to one: the
+        responses were not the ones :func:`execute_responses` returned, or the two tables do
+        not belong together. The message counts both kinds and names the fix.
+
+    Warns
+    -----
+    UnlinkedRunsWarning
+        Fewer than :data:`MIN_LINKED_SHARE` of the answers link to a run (answers without
+        runnable code have none, so a few are normal; most is not).
+    """
+    ids = list(execution_ids)
+    known = set(map(str, executions["execution_id"])) if len(executions) else set()
+    missing = sum(_is_missing(value) for value in ids)
+    dangling = sum(not _is_missing(value) and str(value) not in known for value in ids)
+    linked = len(ids) - missing - dangling
+    if not ids or linked == len(ids):
+        return linked
+    counts = (
+        f"{missing} ha{'s' if missing == 1 else 've'} no execution_id, {dangling} name"
+        f"{'s' if dangling == 1 else ''} a run the table does not hold"
+    )
+    if linked == 0 and (known or dangling):
+        raise ArenaDataError(
+            f"none of the {len(ids)} {what} links to a run of the executions table "
+            f"({len(known)} runs): {counts}; each would count as never run",
+            source=where,
+            column="execution_id",
+            fix=LINK_FIX,
+        )
+    if linked < MIN_LINKED_SHARE * len(ids):
+        warnings.warn(
+            f"{where}: only {linked} of {len(ids)} {what} link to a run of the executions "
+            f"table ({counts}); the others count as never run. If their answers have code, "
+            f"{LINK_FIX}",
+            UnlinkedRunsWarning,
+            stacklevel=3,
+        )
+    return linked
+
+
+def _is_missing(value: Any) -> bool:
+    """None, NaN or ``pd.NA`` (an empty cell)."""
+    import pandas as pd
+
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def outcome_table(
     executions: pd.DataFrame, responses: pd.DataFrame, *, by: str = "model"
 ) -> pd.DataFrame:
     """Counts of statuses per ``by`` (``model``, ``language`` or ``environment``).
 
     Responses without runnable code are counted as ``no code``; one row per ``by`` value, one
-    column per status, plus ``total``.
+    column per status, plus ``total``. Responses that do not link to ``executions`` are
+    refused (or warned about), as :func:`check_links` says: they would be counted as
+    ``no code``.
     """
     import pandas as pd
+
+    check_links(responses["execution_id"], executions, what="responses", where="outcome_table()")
 
     joined = responses.merge(
         executions[["execution_id", "status", "language", "environment"]],

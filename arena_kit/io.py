@@ -302,6 +302,28 @@ def _write_error(target: Path, error: OSError) -> ArenaDataError:
     )
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` would, for a moment, for
+    every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits a file written at ``target`` should get."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
@@ -325,9 +347,12 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(handle)
+        # mkstemp makes the file 0600: give it the mode a plain open() would (the file's own
+        # when it is replaced, else 0666 less the umask), so colleagues can read what we write.
+        os.chmod(name, _mode_for(target))
     except OSError as error:
         raise _write_error(target, error) from None
-    os.close(handle)
     temporary = Path(name)
     try:
         yield temporary

@@ -54,6 +54,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_SYSTEM_PROMPT",
+    "Generation",
+    "answer_prompts",
     "ModelError",
     "ModelSpec",
     "ClientConfig",
@@ -624,7 +626,27 @@ def _retry_after(value: str | None) -> float | None:
         return None  # an HTTP date; rare for APIs, fall back to our backoff
 
 
-def generate(
+@dataclass
+class Generation:
+    """What :func:`answer_prompts` made.
+
+    Attributes
+    ----------
+    responses
+        The responses table (validated; empty when every request failed).
+    failures
+        One row per request that failed for good: ``model, prompt_id, error``.
+    usage
+        The client's :meth:`ModelClient.usage` after the run: requests, cache hits, retries,
+        failures, tokens and cost (USD) per model.
+    """
+
+    responses: pd.DataFrame
+    failures: pd.DataFrame
+    usage: pd.DataFrame
+
+
+def answer_prompts(
     prompts: pd.DataFrame | Sequence[Mapping[str, Any]],
     models: str | Sequence[str],
     *,
@@ -632,41 +654,18 @@ def generate(
     system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
     use_cache: bool = True,
     progress: bool = True,
-    on_error: str = "warn",
     message_builder: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None,
-) -> pd.DataFrame:
-    """Ask every model to answer every prompt; the responses table (one turn each).
+) -> Generation:
+    """Ask every model to answer every prompt; the answers, the failures and what it cost.
 
-    Parameters
-    ----------
-    prompts
-        A prompts table (``prompt_id``, ``instruction``; the AutoCodeArena file's ``uid`` is
-        accepted for ``prompt_id``).
-    models
-        Model names (keys of the configuration's ``models``, or names the server knows).
-    client
-        The :class:`ModelClient`; default: one with the default configuration.
-    system_prompt
-        Sent first in every conversation and kept in ``messages``; ``None`` sends none.
-        The default tells the model which sandboxes exist (:data:`DEFAULT_SYSTEM_PROMPT`).
-    on_error
-        ``"warn"``: failed requests are left out of the table with one warning that counts
-        them; ``"raise"``: the first failure raises :class:`ModelError`.
-    message_builder
-        Optional ``row -> messages`` to replace the default ``[system, user]`` pair.
-
-    Returns
-    -------
-    DataFrame
-        The responses table (validated): ``response_id`` is a content hash of
-        (prompt, model, messages), ``turn`` is 1, ``messages`` ends with the answer.
+    The parameters are :func:`generate`'s. A request that fails for good (after the client's
+    retries) is a row of ``failures`` rather than an exception, so one bad model or prompt
+    costs only its own answers.
     """
     import pandas as pd
 
-    from .schema import validate
+    from .schema import columns, validate
 
-    if on_error not in ("warn", "raise"):
-        raise ModelError(f"on_error must be 'warn' or 'raise' (got {on_error!r})")
     client = client or ModelClient()
     model_names = [models] if isinstance(models, str) else list(models)
     rows: list[Mapping[str, Any]] = (
@@ -701,9 +700,7 @@ def generate(
         keys, requests, completions, strict=True
     ):
         if not completion.ok:
-            if on_error == "raise":
-                raise ModelError(f"{model} on prompt {prompt_id}: {completion.error}")
-            failures.append(f"{model}/{prompt_id}: {completion.error}")
+            failures.append({"model": model, "prompt_id": prompt_id, "error": completion.error})
             continue
         messages = [*conversation, {"role": "assistant", "content": completion.text}]
         records.append(
@@ -716,15 +713,80 @@ def generate(
                 "execution_id": None,
             }
         )
+    responses = (
+        validate(pd.DataFrame(records), "responses", source="generate()")
+        if records
+        else pd.DataFrame(columns=[c.name for c in columns("responses")])
+    )
+    return Generation(
+        responses=responses,
+        failures=pd.DataFrame(failures, columns=["model", "prompt_id", "error"]),
+        usage=client.usage(),
+    )
+
+
+def generate(
+    prompts: pd.DataFrame | Sequence[Mapping[str, Any]],
+    models: str | Sequence[str],
+    *,
+    client: ModelClient | None = None,
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT,
+    use_cache: bool = True,
+    progress: bool = True,
+    on_error: str = "warn",
+    message_builder: Callable[[Mapping[str, Any]], list[dict[str, Any]]] | None = None,
+) -> pd.DataFrame:
+    """Ask every model to answer every prompt; the responses table (one turn each).
+
+    Parameters
+    ----------
+    prompts
+        A prompts table (``prompt_id``, ``instruction``; the AutoCodeArena file's ``uid`` is
+        accepted for ``prompt_id``).
+    models
+        Model names (keys of the configuration's ``models``, or names the server knows).
+    client
+        The :class:`ModelClient`; default: one with the default configuration.
+    system_prompt
+        Sent first in every conversation and kept in ``messages``; ``None`` sends none.
+        The default tells the model which sandboxes exist (:data:`DEFAULT_SYSTEM_PROMPT`).
+    on_error
+        ``"warn"``: failed requests are left out of the table with one warning that counts
+        them; ``"raise"``: the first failure raises :class:`ModelError`. (To list every
+        failure, and the cost, use :func:`answer_prompts`.)
+    message_builder
+        Optional ``row -> messages`` to replace the default ``[system, user]`` pair.
+
+    Returns
+    -------
+    DataFrame
+        The responses table (validated): ``response_id`` is a content hash of
+        (prompt, model, messages), ``turn`` is 1, ``messages`` ends with the answer.
+    """
+    if on_error not in ("warn", "raise"):
+        raise ModelError(f"on_error must be 'warn' or 'raise' (got {on_error!r})")
+    made = answer_prompts(
+        prompts,
+        models,
+        client=client,
+        system_prompt=system_prompt,
+        use_cache=use_cache,
+        progress=progress,
+        message_builder=message_builder,
+    )
+    failures = [f"{f.model}/{f.prompt_id}: {f.error}" for f in made.failures.itertuples()]
+    if failures and on_error == "raise":
+        first = made.failures.iloc[0]
+        raise ModelError(f"{first['model']} on prompt {first['prompt_id']}: {first['error']}")
     if failures:
+        total = len(failures) + len(made.responses)
         warnings.warn(
-            f"{len(failures)} of {len(requests)} request(s) failed and were left out; "
-            f"first: {failures[0]}",
+            f"{len(failures)} of {total} request(s) failed and were left out; first: {failures[0]}",
             RuntimeWarning,
             stacklevel=2,
         )
-    if not records:
+    if made.responses.empty:
         raise ModelError(
             f"every request failed ({len(failures)}); first: {failures[0] if failures else '-'}"
         )
-    return validate(pd.DataFrame(records), "responses", source="generate()")
+    return made.responses

@@ -12,22 +12,29 @@ parameters, and writes into ``--out``::
 The report is built in a temporary folder beside ``--out`` and moved into place only when
 every notebook succeeded, so a failure never leaves a half-written report (an older report at
 ``--out`` stays as it was). The first failing notebook stops the run with its cell and
-traceback (:class:`ReportError`).
+traceback (:class:`ReportError`). Its files get the modes any file you write gets (your
+umask: 0644 and 0755 under the usual 022), so colleagues and a web server can read it.
+
+Every notebook takes its inputs under the same names (:data:`DATA_PARAMETERS`), reads them with
+:func:`read_inputs`, and falls back to the bundled data only when it is given none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +46,18 @@ if TYPE_CHECKING:
 __all__ = [
     "NOTEBOOKS_DIR",
     "ANALYSIS_NOTEBOOKS",
+    "JUDGE_NOTEBOOKS",
+    "DATA_PARAMETERS",
+    "JUDGES_ON",
+    "Inputs",
+    "read_inputs",
     "ReportError",
     "REPORT_KIND",
     "check_out",
     "run",
     "load_votes",
     "data_banner",
+    "warnings_as_notes",
     "TableWriter",
     "export_html",
     "apply_filters",
@@ -53,7 +66,20 @@ __all__ = [
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 EXECUTE_NOTEBOOK = "01_execute.ipynb"
 JUDGE_NOTEBOOKS: tuple[str, ...] = ("05_judges.ipynb", "06_autocodearena.ipynb")
-"""BigCodeReward and AutoCodeArena on the bundled real battles (``judges=True``)."""
+"""BigCodeReward and AutoCodeArena (``judges=``): on the report's own votes and responses, or
+on the bundled real battles (``judges="bundled"``)."""
+JUDGES_ON: tuple[str, ...] = ("yours", "bundled")
+"""What ``judges=`` may name: the report's inputs, or the bundled real battles and their
+SIMULATED votes (the offline demo)."""
+DATA_PARAMETERS: tuple[str, ...] = (
+    "votes_path",
+    "battles_path",
+    "responses_path",
+    "executions_path",
+    "prompts_path",
+)
+"""The input parameters every notebook of the report takes, under these names (an empty value:
+not given)."""
 ANALYSIS_NOTEBOOKS: tuple[str, ...] = (
     "03_votes_by_category.ipynb",
     "04_rankings.ipynb",
@@ -75,6 +101,60 @@ _LAYOUT = ("report.html", "manifest.json", "notebooks/*", "tables/*", "inputs/*"
 
 class ReportError(ArenaKitError):
     """A notebook of the report failed; the message names the notebook, cell and error."""
+
+
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """The tables a notebook was given (``None``: not given), read and validated."""
+
+    votes: pd.DataFrame | None = None
+    battles: pd.DataFrame | None = None
+    responses: pd.DataFrame | None = None
+    executions: pd.DataFrame | None = None
+    prompts: pd.DataFrame | None = None
+
+    @property
+    def given(self) -> list[str]:
+        """The names of the tables given, e.g. ``["votes", "responses"]``."""
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+    def require(self, name: str, *, why: str) -> pd.DataFrame:
+        """The table ``name``; an :class:`ArenaDataError` saying ``why`` when it was not given."""
+        table = getattr(self, name)
+        if table is None:
+            raise ArenaDataError(
+                f"no {name} given: {why}",
+                source="notebook parameters",
+                fix=f"pass {name}_path (arena-kit report: --{name})",
+            )
+        return table
+
+
+def read_inputs(
+    *,
+    votes_path: str | Path | None = "",
+    battles_path: str | Path | None = "",
+    responses_path: str | Path | None = "",
+    executions_path: str | Path | None = "",
+    prompts_path: str | Path | None = "",
+) -> Inputs:
+    """Read the tables named by a notebook's :data:`DATA_PARAMETERS` (empty names are skipped).
+
+    Votes may be any votes file or a vote store (:func:`load_votes`); the others are table
+    files, validated (:func:`arena_kit.schema.validate`).
+    """
+    from .schema import validate
+
+    def table(path: str | Path | None, name: str) -> pd.DataFrame | None:
+        return validate(path, name) if path else None
+
+    return Inputs(
+        votes=load_votes(votes_path) if votes_path else None,
+        battles=table(battles_path, "battles"),
+        responses=table(responses_path, "responses"),
+        executions=table(executions_path, "executions"),
+        prompts=table(prompts_path, "prompts"),
+    )
 
 
 def load_votes(path: str | Path) -> pd.DataFrame:
@@ -114,6 +194,32 @@ def data_banner(votes: pd.DataFrame) -> str:
             "`arena_kit.simulate` from known ratings, not cast by people.\n\n" + text
         )
     return text
+
+
+@contextlib.contextmanager
+def warnings_as_notes() -> Iterator[None]:
+    """Show the ratings warnings raised inside the block as one markdown list after it.
+
+    In an exported report a warning left to the notebook is a red box of source lines; as a
+    note under its table it reads as what it is. Other warnings pass through unchanged.
+    """
+    from IPython.display import Markdown, display
+
+    from .ratings import RatingsWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RatingsWarning)
+        yield
+    notes = []
+    for warning in caught:
+        if issubclass(warning.category, RatingsWarning):
+            notes.append(str(warning.message))
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    if notes:
+        display(Markdown("\n".join(f"- ⚠️ {note}" for note in dict.fromkeys(notes))))
 
 
 class TableWriter:
@@ -191,15 +297,31 @@ def export_html(notebook_path: Path, html_path: Path) -> Path:
     return html_path
 
 
-def _check_inputs(votes: Path, responses: Path | None, executions: Path | None) -> Any:
+def _check_inputs(votes: Path, tables: dict[str, Path | None]) -> Any:
     """The votes, after checking every input (errors name the file, row and value)."""
     from .schema import validate
 
     frame = load_votes(votes)
-    for path, table in ((responses, "responses"), (executions, "executions")):
+    for table, path in tables.items():
         if path is not None:
             validate(path, table)
     return frame
+
+
+def _make_folder(parent: Path, name: str) -> Path:
+    """A new, empty folder in ``parent`` named after ``name``, with a random suffix.
+
+    Unlike :func:`tempfile.mkdtemp` (always 0700) it gets the mode any new folder gets (0777
+    less the umask): the report folder is this one, moved into place.
+    """
+    for _ in range(100):
+        folder = parent / f".{name}.building-{secrets.token_hex(4)}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise OutputExistsError(f"{parent}: no free name for a temporary folder")  # pragma: no cover
 
 
 def _report_files(manifest: Any) -> Callable[[str], bool] | None:
@@ -323,13 +445,15 @@ def run(
     *,
     responses: str | Path | None = None,
     executions: str | Path | None = None,
+    battles: str | Path | None = None,
+    prompts: str | Path | None = None,
     notebooks: Sequence[str] | None = None,
     seed: int = 0,
     n_bootstrap: int = 100,
     min_votes: int = 50,
     progress: bool = True,
     filters: dict[str, str] | None = None,
-    judges: bool = False,
+    judges: bool | str = False,
     parameters: dict[str, Any] | None = None,
     force: bool = False,
 ) -> Path:
@@ -342,18 +466,25 @@ def run(
     out
         The report folder: missing, empty or an earlier report (replaced as a whole on
         success; untouched on failure). Anything else is refused before any work starts.
-    responses, executions
-        Optional tables, passed to the notebooks that use them.
+    responses, executions, battles, prompts
+        Optional tables, passed to every notebook (:data:`DATA_PARAMETERS`). ``executions``
+        need the ``responses`` whose ``execution_id`` links each answer to its run (as
+        :func:`arena_kit.execution.execute_responses` returns them); they give the report its
+        "Does the code run?" section.
     notebooks
         Notebook file names in ``notebooks/``, run in order. Default: ``01_execute`` when
-        ``responses`` are given without ``executions`` (the sandbox runs them, cached), then
+        ``responses`` are given without ``executions`` (the sandbox runs them, cached, and the
+        later notebooks get the responses linked to those runs), then
         :data:`ANALYSIS_NOTEBOOKS`.
     seed, n_bootstrap, min_votes
         Passed to every notebook: the same inputs and seed give the same numbers.
     progress
         Show a progress bar over the notebooks.
     judges
-        Also run :data:`JUDGE_NOTEBOOKS` (before the summary, which then shows their tables).
+        Also run :data:`JUDGE_NOTEBOOKS` (before the summary, which then shows their tables):
+        ``True`` or ``"yours"`` judges these votes' battles by their ``responses`` (needed);
+        ``"bundled"`` the bundled real battles against their SIMULATED votes (the offline
+        demo; the report's own inputs are not used there).
     filters
         Keep only votes whose column equals the value (``{"category": "web_design"}``); a
         filter that leaves no vote is an error.
@@ -373,7 +504,8 @@ def run(
     OutputExistsError
         ``out`` is a file, or a folder that is not an earlier report and ``force`` is false.
     ArenaDataError
-        A bad input (the message names the file, line and fix).
+        A bad input (the message names the file, line and fix), executions without their
+        responses, or ``judges`` on your data without responses.
     ReportError
         A notebook failed.
     """
@@ -382,15 +514,34 @@ def run(
 
     from .io import write_frame
 
+    judged_on = _judges_on(judges)
     out = Path(out).absolute()
-    inputs = [p for p in (votes, responses, executions) if p]
+    given = {
+        "responses": responses,
+        "executions": executions,
+        "battles": battles,
+        "prompts": prompts,
+    }
+    inputs = [p for p in (votes, *given.values()) if p]
     check_out(out, force=force, keep=inputs)  # before any work: a refusal costs nothing
+    if executions and not responses:
+        raise ArenaDataError(
+            "executions given without the responses they ran",
+            source=str(executions),
+            fix="pass --responses too: the responses whose execution_id names each answer's run "
+            "(as execute_responses() returns them)",
+        )
+    if judged_on == "yours" and not responses:
+        raise ArenaDataError(
+            "--judges judges the battles of your votes by their answers, and no responses "
+            "were given",
+            source=str(votes),
+            fix="pass --responses (the answers the votes are about), or --judges bundled for "
+            "the judges' demo on the bundled real battles",
+        )
     votes_path = Path(votes).resolve()
-    frame = _check_inputs(
-        votes_path,
-        Path(responses).resolve() if responses else None,
-        Path(executions).resolve() if executions else None,
-    )
+    paths = {table: Path(path).resolve() if path else None for table, path in given.items()}
+    frame = _check_inputs(votes_path, paths)
     frame = apply_filters(frame, filters or {}, source=str(votes_path))
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -399,7 +550,7 @@ def run(
             f"{out}: its folder cannot be made ({error.strerror or error}). Fix: choose "
             "another --out (a part of the path may be a file)"
         ) from None
-    building = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    building = _make_folder(out.parent, out.name)
     try:
         (building / "notebooks").mkdir()
         # The notebooks read the (filtered) votes the report was made from, kept with it.
@@ -408,14 +559,11 @@ def run(
             notebooks = list(ANALYSIS_NOTEBOOKS)
             if responses and not executions:
                 notebooks.insert(0, EXECUTE_NOTEBOOK)
-            if judges:
+            if judged_on:
                 notebooks[-1:-1] = JUDGE_NOTEBOOKS
-        if responses and not executions and EXECUTE_NOTEBOOK in notebooks:
-            executions = building / "inputs" / "executions.parquet"  # 01_execute writes it
-        common = {
+        common: dict[str, Any] = {
             "votes_path": str(used_votes),
-            "responses_path": str(Path(responses).resolve()) if responses else "",
-            "executions_path": str(Path(executions).resolve()) if executions else "",
+            **{f"{table}_path": str(path) if path else "" for table, path in paths.items()},
             "tables_dir": str(building / "tables"),
             "seed": seed,
             "n_bootstrap": n_bootstrap,
@@ -433,6 +581,14 @@ def run(
         steps = tqdm(list(notebooks), desc="report", unit="notebook", disable=not progress)
         for name in steps:
             steps.set_postfix_str(name)
+            values = dict(common)
+            if name == EXECUTE_NOTEBOOK and responses and not executions:
+                # 01_execute runs the responses and writes both tables; every later notebook
+                # reads the runs and the responses linked to them (execution_id filled).
+                values["executions_path"] = str(building / "inputs" / "executions.parquet")
+                values["linked_responses_path"] = str(building / "inputs" / "responses.parquet")
+            if name in JUDGE_NOTEBOOKS and judged_on == "bundled":
+                values.update(dict.fromkeys(DATA_PARAMETERS, ""))
             source = NOTEBOOKS_DIR / name
             target = building / "notebooks" / name
             started = time.perf_counter()
@@ -441,7 +597,7 @@ def run(
                     str(source),
                     str(target),
                     # Only what it declares: papermill warns about every other one.
-                    parameters={k: v for k, v in common.items() if k in declared[name]},
+                    parameters={k: v for k, v in values.items() if k in declared[name]},
                     kernel_name="python3",
                     progress_bar=False,
                     cwd=str(NOTEBOOKS_DIR),
@@ -452,27 +608,29 @@ def run(
                     f"({error.ename}: {error.evalue})\n" + "\n".join(error.traceback)
                 ) from None
             timings[name] = round(time.perf_counter() - started, 2)
+            if "linked_responses_path" in values:
+                common["executions_path"] = values["executions_path"]
+                common["responses_path"] = values["linked_responses_path"]
         export_html(building / "notebooks" / "report.ipynb", building / "report.html")
         manifest: dict[str, Any] = {
             "kind": REPORT_KIND,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "inputs": {
                 str(p): _sha256(Path(p))
-                for p in (votes_path, responses, executions)
-                if p and Path(p).is_file() and building not in Path(p).parents
+                for p in (votes_path, *paths.values())
+                if p and Path(p).is_file()
             },
             "n_votes": len(frame),
             "filters": filters or {},
+            "judges": judged_on,
             # Paths inside the report folder, relative to it.
             "parameters": {
-                **common,
-                "tables_dir": "tables",
-                "votes_path": "inputs/votes.parquet",
-                **(
-                    {"executions_path": "inputs/executions.parquet"}
-                    if common["executions_path"].startswith(str(building))
-                    else {}
-                ),
+                key: (
+                    Path(value).relative_to(building).as_posix()
+                    if isinstance(value, str) and building in Path(value).parents
+                    else value
+                )
+                for key, value in common.items()
             },
             "versions": _versions(),
             "toolchains": _toolchains(),
@@ -491,6 +649,17 @@ def run(
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)
     return out / "report.html"
+
+
+def _judges_on(judges: bool | str | None) -> str | None:
+    """``judges=`` as one of :data:`JUDGES_ON`, or None for no judges."""
+    if judges is None or judges is False:
+        return None
+    if judges is True:
+        return "yours"
+    if judges in JUDGES_ON:
+        return str(judges)
+    raise ArenaKitError(f"judges must be True, False or one of {', '.join(JUDGES_ON)}: {judges!r}")
 
 
 def apply_filters(votes: pd.DataFrame, filters: dict[str, str], *, source: str) -> pd.DataFrame:
@@ -549,8 +718,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "HTML report, the executed notebooks, CSV tables and a manifest into --out.",
     )
     parser.add_argument("--votes", required=True, help="votes file or vote store")
-    parser.add_argument("--responses", help="responses table (optional)")
-    parser.add_argument("--executions", help="executions table (optional)")
+    parser.add_argument(
+        "--responses",
+        help="responses table (optional; without --executions their code is run, cached)",
+    )
+    parser.add_argument(
+        "--executions",
+        help="executions table (optional; needs the --responses linked to them by execution_id)",
+    )
+    parser.add_argument("--battles", help="battles table (optional; for the judges)")
+    parser.add_argument("--prompts", help="prompts table (optional; for the judges)")
     parser.add_argument(
         "--out",
         required=True,
@@ -567,8 +744,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-votes", type=int, default=50)
     parser.add_argument(
         "--judges",
-        action="store_true",
-        help="also run BigCodeReward and AutoCodeArena on the bundled real battles",
+        nargs="?",
+        const="yours",
+        choices=JUDGES_ON,
+        help="also run BigCodeReward and AutoCodeArena: on your votes and --responses "
+        "(--judges), or on the bundled real battles and their SIMULATED votes "
+        "(--judges bundled)",
     )
     parser.add_argument(
         "--filter",
@@ -590,6 +771,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.out,
             responses=args.responses,
             executions=args.executions,
+            battles=args.battles,
+            prompts=args.prompts,
             seed=args.seed,
             n_bootstrap=args.n_bootstrap,
             min_votes=args.min_votes,

@@ -32,7 +32,7 @@ def demo_report(out: Path) -> float:
         DATA_DIR / "simulated" / "simulated-votes.jsonl",
         out,
         responses=responses,
-        judges=True,
+        judges="bundled",
         progress=False,
         parameters={"wall_s": 5},
     )

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from openai_server import Reply, ScriptedOpenAIServer, judge_by_marker, last_user_text
 
+from arena_kit import execution
 from arena_kit import judges as judges_module
 from arena_kit.errors import ArenaDataError, ArenaKitError
 from arena_kit.judges import (
@@ -320,6 +321,34 @@ def test_battles_without_votes_are_refused_before_judging(battles, arena):
     assert result.summary()["n"].tolist() == [2]
 
 
+def test_unlinked_runs_are_refused_before_any_judge_is_paid(server, tmp_path, arena):
+    """Responses read back without their execution_id used to make every side "no run":
+    the heuristic scored every game both_bad and nobody was told."""
+    unlinked = arena["responses"].assign(execution_id=None)
+    battles = battle_inputs(arena["votes"], unlinked, executions=arena["executions"])
+    llm = LLMJudge(client_for(server, tmp_path), "judge-1")
+    with pytest.raises(ArenaDataError, match="none of the 8 battle sides links to a run") as caught:
+        bigcodereward(battles, [llm, HeuristicJudge()], arena["votes"], arena["executions"])
+    assert "execute_responses" in str(caught.value)
+    assert server.requests == [], "nothing may be judged (and paid for) before the check"
+    with pytest.raises(ArenaDataError, match="heuristic judge, with execution"):
+        HeuristicJudge().judge(battles, arena["executions"], "with_execution")
+    # Code only needs no runs: still fine.
+    assert len(HeuristicJudge().judge(battles, None, "code_only")) == 4
+
+
+def test_few_linked_runs_warn_once_and_are_still_scored(arena):
+    responses = arena["responses"].copy()
+    responses.loc[responses["prompt_id"] != "p1", "execution_id"] = None  # 2 of 8 sides linked
+    battles = battle_inputs(arena["votes"], responses, executions=arena["executions"])
+    with pytest.warns(execution.UnlinkedRunsWarning, match="only 2 of 8 battle sides") as caught:
+        result = bigcodereward(
+            battles, HeuristicJudge(), arena["votes"], arena["executions"], n_bootstrap=10
+        )
+    assert len([w for w in caught if w.category is execution.UnlinkedRunsWarning]) == 1
+    assert set(result.summary()["mode"]) == {"code_only", "with_execution"}
+
+
 def test_malformed_verdicts_and_429s_are_counted(tmp_path, battles, arena):
     def script(request):
         text = last_user_text(request)
@@ -480,6 +509,22 @@ def test_autocodearena_code_only_with_given_responses(tmp_path, arena):
     assert result.leaderboard.set_index("model").loc["alpha", "win_rate"] == pytest.approx(5 / 8)
     with pytest.raises(ArenaKitError, match="no answers to judge"):
         autocodearena(["alpha"], "beta", HeuristicJudge(), prompts=arena["prompts"])
+
+
+def test_autocodearena_on_your_answers_takes_their_prompts_and_a_baseline(arena):
+    """Without prompts, the prompts are those the answers answer (not the bundled 600)."""
+    assert judges_module.pick_baseline(arena["responses"]) == "alpha"  # a tie: first by name
+    fewer = arena["responses"][arena["responses"]["response_id"] != "r-p4-beta"]
+    assert judges_module.pick_baseline(fewer) == "alpha"
+    assert judges_module.pick_baseline(fewer[fewer["model"] != "alpha"]) == "beta"
+    prompts = judges_module.answered_prompts(arena["responses"])
+    assert prompts.set_index("prompt_id").loc["p3", "instruction"] == "write a game"
+    result = autocodearena(
+        ["beta"], "alpha", HeuristicJudge(), responses=arena["responses"],
+        executions=arena["executions"], n_bootstrap=20, progress=False,
+    )  # fmt: skip
+    assert set(result.games["prompt_id"]) == {"p1", "p2", "p3", "p4"}
+    assert set(result.verdicts["mode"]) == {"with_execution"}
 
 
 @pytest.mark.slow

@@ -2,6 +2,10 @@
 
 03_votes_by_category, 04_rankings and report run in tests/test_report.py (through the report
 pipeline); 02_label in tests/test_labeling*.py. The others run here with small parameters.
+
+"Committed without outputs" is the rule for ``notebooks/``. The tutorials in ``docs/tutorials``
+are the one documented exception (README, "Notebooks and reports"): they are committed *with*
+their outputs, which ``make test`` re-runs and compares with nbval.
 """
 
 from __future__ import annotations
@@ -14,6 +18,15 @@ import pytest
 from arena_kit.report import NOTEBOOKS_DIR
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+# The exception: docs/tutorials is committed with outputs (nbval compares them in `make test`).
+TUTORIALS_DIR = NOTEBOOKS_DIR.parent / "docs" / "tutorials"
+TUTORIALS = sorted(TUTORIALS_DIR.glob("*.ipynb"))
+
+
+def test_the_no_outputs_rule_covers_every_notebook_in_notebooks():
+    assert NOTEBOOKS, f"no notebooks found in {NOTEBOOKS_DIR}"
+    assert {p.name for p in NOTEBOOKS} >= {"01_execute.ipynb", "report.ipynb"}
+    assert not set(NOTEBOOKS) & set(TUTORIALS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -23,6 +36,21 @@ def test_committed_without_outputs_and_with_a_parameters_cell(path):
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+
+
+@pytest.mark.parametrize("path", TUTORIALS, ids=lambda p: p.name)
+def test_tutorials_are_the_exception_committed_with_outputs(path):
+    """Executed top to bottom in one kernel, with outputs GitHub can show and nbval compares."""
+    notebook = json.loads(path.read_text())
+    code = [c for c in notebook["cells"] if c["cell_type"] == "code"]
+    fix = "re-execute it (README, 'Notebooks and reports')"
+    assert [c.get("execution_count") for c in code] == list(range(1, len(code) + 1)), fix
+    outputs = [o for c in code for o in c.get("outputs", [])]
+    assert outputs, fix
+    assert not [o for o in outputs if o["output_type"] == "error"], "a tutorial cell failed"
+    kinds = {k for o in outputs for k in o.get("data", {})}
+    # A widget shows nothing on GitHub and nbval cannot compare it (its ids are random).
+    assert "application/vnd.jupyter.widget-view+json" not in kinds
 
 
 def execute(name, tmp_path, **parameters):
@@ -41,28 +69,35 @@ def execute(name, tmp_path, **parameters):
 
 
 @pytest.mark.slow
-def test_execute_notebook_runs_real_answers(tmp_path):
+def test_execute_notebook_runs_real_answers_and_links_them(tmp_path):
+    from arena_kit.report import read_inputs
+
     executions = tmp_path / "executions.parquet"
+    linked = tmp_path / "linked.parquet"
     tables = execute(
-        "01_execute.ipynb", tmp_path, max_responses=8, wall_s=5, executions_path=str(executions)
-    )
+        "01_execute.ipynb", tmp_path, max_responses=8, wall_s=5,
+        executions_path=str(executions), linked_responses_path=str(linked),
+    )  # fmt: skip
     outcomes = pd.read_csv(tables / "outcomes_by_model.csv")
     assert outcomes["total"].sum() == 8
-    assert executions.exists()
+    # The responses come back naming their runs: what every later step reads.
+    written = read_inputs(executions_path=str(executions), responses_path=str(linked))
+    assert len(written.responses) == 8
+    assert written.responses["execution_id"].isin(written.executions["execution_id"]).all()
 
 
 @pytest.mark.slow
-def test_judges_notebook_scores_the_heuristic_judge(tmp_path):
-    # executions_path is what the report pipeline passes; the notebook must still link each
-    # side to its run (else "with execution" silently equals "code only").
-    tables = execute(
-        "05_judges.ipynb", tmp_path, max_battles=12, wall_s=5, executions_path="unused.parquet"
-    )
+def test_judges_notebook_scores_the_heuristic_judge_on_the_bundled_battles(tmp_path):
+    # Given no data, the bundled battles and their simulated votes (said so in judge_data);
+    # given yours, yours only: tests/test_notebooks_own_data.py.
+    tables = execute("05_judges.ipynb", tmp_path, max_battles=12, wall_s=5)
     summary = pd.read_csv(tables / "judge_summary.csv").set_index("mode")
     assert set(summary.index) == {"code_only", "with_execution"}
     assert (summary["n"] == 12).all() and summary["accuracy"].between(0, 1).all()
     # The heuristic judge decides some battles only when it sees the runs.
     assert pd.notna(summary.loc["with_execution", "first_shown_wins"])
+    judged = pd.read_csv(tables / "judge_data.csv").iloc[0]
+    assert "SIMULATED" in judged["data"] and judged["battles"] == 12
 
 
 @pytest.mark.slow

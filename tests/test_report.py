@@ -275,3 +275,127 @@ def test_a_report_made_before_manifests_listed_files_is_still_a_report(tmp_path)
     (out / "notes.txt").unlink()
     with pytest.raises(OutputExistsError, match="not an arena-kit report"):
         report.check_out(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Your own data: the execution section, the categories, linked runs, modes, the judges
+
+
+RENAMED = {"gpt-4-0314": "acme-coder", "gpt-3.5-turbo-0125": "bolt-7b"}
+
+
+@pytest.fixture(scope="module")
+def own(tmp_path_factory):
+    """Eight battles of two renamed real models: votes, linked responses and their runs."""
+    from arena_kit import datasets, execution
+
+    folder = tmp_path_factory.mktemp("own")
+    battles = datasets.bundled_battles()
+    battles = battles[battles["model_a"].isin(RENAMED) & battles["model_b"].isin(RENAMED)].head(8)
+    used = set(battles["response_a"]) | set(battles["response_b"])
+    responses = datasets.battle_responses()
+    responses = responses[responses["response_id"].isin(used)].assign(
+        model=lambda r: r["model"].map(RENAMED)
+    )
+    executions, linked = execution.execute_responses(responses, progress=False)
+    votes = battles[["battle_id", "prompt_id", "category", "model_a", "model_b"]].assign(
+        model_a=battles["model_a"].map(RENAMED), model_b=battles["model_b"].map(RENAMED),
+        winner=["model_a", "model_b", "tie", "model_a"] * 2, annotator="me", source="mine",
+    )  # fmt: skip
+    tables = {
+        "votes": (votes, "votes"),
+        "responses": (linked, "responses"),
+        "unlinked": (responses, "responses"),
+        "executions": (executions, "executions"),
+    }
+    return {
+        name: write_table(frame, folder / f"{name}.parquet", table)
+        for name, (frame, table) in tables.items()
+    }
+
+
+def test_given_executions_make_the_execution_and_category_sections(tmp_path, own):
+    """--executions used to remove "Does the code run?" (only 01_execute wrote its table)."""
+    html = report.run(
+        own["votes"], tmp_path / "out", responses=own["responses"],
+        executions=own["executions"], n_bootstrap=10, progress=False,
+    )  # fmt: skip
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert "01_execute.ipynb" not in manifest["notebooks"]
+    outcomes = pd.read_csv(tmp_path / "out" / "tables" / "outcomes_by_model.csv")
+    assert set(outcomes["model"]) == set(RENAMED.values()) and outcomes["total"].sum() == 16
+    text = html.read_text()
+    execution_part = text[text.index("Does the code run?") : text.index("By category")]
+    assert "acme-coder" in execution_part and "data:image/svg+xml" in execution_part
+    category_part = text[text.index("By category") : text.index("Do the views agree?")]
+    assert "data:image/svg+xml" in category_part  # the chart, in report.html itself
+    votes = pd.read_parquet(own["votes"])
+    for category in votes["category"].unique():
+        assert category in category_part  # a table row per category
+    assert ">thin<" in category_part  # 8 votes: every slice is too thin for an interval
+
+
+def test_responses_that_do_not_name_their_runs_stop_the_report(tmp_path, own):
+    with pytest.raises(report.ReportError, match="none of the 16 responses links to a run"):
+        report.run(
+            own["votes"], tmp_path / "out", responses=own["unlinked"],
+            executions=own["executions"], notebooks=["report.ipynb"], n_bootstrap=0,
+            progress=False,
+        )  # fmt: skip
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--executions", "{executions}"], "executions given without the responses"),
+        (["--judges"], "--judges bundled"),
+    ],
+)
+def test_inputs_a_step_cannot_use_are_refused_before_any_work(tmp_path, own, args, message):
+    args = [a.format(executions=own["executions"]) for a in args]
+    result = arena_kit("report", "--votes", str(own["votes"]), *args, "--out", "out", cwd=tmp_path)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("umask", "file_mode", "folder_mode"),
+    [(0o022, 0o644, 0o755), (0o027, 0o640, 0o750)],
+    ids=["umask-022", "umask-027"],
+)
+def test_the_report_gets_your_umask(tmp_path, small_votes, umask, file_mode, folder_mode):
+    """It used to be 0600 files in a 0700 folder whatever the umask: unreadable to others."""
+    import os
+    import stat
+
+    out = tmp_path / "out"
+    before = os.umask(umask)
+    try:
+        report.run(small_votes, out, notebooks=["report.ipynb"], n_bootstrap=0, progress=False)
+        report.run(small_votes, out, notebooks=["report.ipynb"], n_bootstrap=0, progress=False)
+    finally:
+        os.umask(before)
+    modes = {
+        p.relative_to(tmp_path).as_posix(): stat.S_IMODE(p.stat().st_mode)
+        for p in [out, *out.rglob("*")]
+    }
+    assert {"out/report.html", "out/inputs/votes.parquet", "out/manifest.json"} <= set(modes)
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (folder_mode if (tmp_path / name).is_dir() else file_mode)
+    }
+    assert wrong == {}
+
+
+def test_judges_bundled_is_the_demo_on_the_bundled_battles(tmp_path, small_votes):
+    html = report.run(
+        small_votes, tmp_path / "out", judges="bundled", n_bootstrap=10, progress=False,
+        parameters={"max_battles": 6, "max_prompts": 3, "wall_s": 5},
+    )  # fmt: skip
+    judged = pd.read_csv(tmp_path / "out" / "tables" / "judge_data.csv").iloc[0]
+    assert judged["data"] == "the bundled real battles and their SIMULATED votes"
+    assert judged["battles"] == 6
+    assert "the bundled real battles and their SIMULATED votes" in html.read_text()
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["judges"] == "bundled"

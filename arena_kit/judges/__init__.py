@@ -13,7 +13,14 @@ Judges are registered by name: ``llm`` (:class:`LLMJudge`), ``heuristic``
 
 from __future__ import annotations
 
-from .autocodearena import AutoCodeArenaResult, autocodearena, games_table, win_rates
+from .autocodearena import (
+    AutoCodeArenaResult,
+    answered_prompts,
+    autocodearena,
+    games_table,
+    pick_baseline,
+    win_rates,
+)
 from .base import JUDGES, MODES, VERDICT_COLUMNS, Judge, get_judge, register_judge
 from .battles import BattleInput, baseline_battles, battle_inputs, battles_frame
 from .bigcodereward import BigCodeRewardResult, bigcodereward
@@ -51,6 +58,7 @@ __all__ = [
     "ParsedVerdict",
     "VERDICT_COLUMNS",
     "agreement",
+    "answered_prompts",
     "autocodearena",
     "baseline_battles",
     "battle_inputs",
@@ -66,6 +74,7 @@ __all__ = [
     "merge_classes",
     "orient",
     "parse_verdict",
+    "pick_baseline",
     "position_consistency",
     "register_judge",
     "render_battle",

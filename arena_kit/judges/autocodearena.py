@@ -30,7 +30,40 @@ if TYPE_CHECKING:
 
     from ..models import ModelClient
 
-__all__ = ["AutoCodeArenaResult", "autocodearena", "games_table", "win_rates"]
+__all__ = [
+    "AutoCodeArenaResult",
+    "autocodearena",
+    "games_table",
+    "win_rates",
+    "answered_prompts",
+    "pick_baseline",
+]
+
+
+def answered_prompts(responses: pd.DataFrame) -> pd.DataFrame:
+    """The prompts table of ``responses``: one row per ``prompt_id``, its instruction the first
+    user message of its first answer, its category empty (for
+    :func:`~arena_kit.categories.fill_categories`)."""
+    from ..schema import validate
+
+    first = responses.drop_duplicates("prompt_id")
+    rows = [
+        {
+            "prompt_id": str(prompt_id),
+            "instruction": next((m["content"] for m in messages if m.get("role") == "user"), ""),
+        }
+        for prompt_id, messages in zip(first["prompt_id"], first["messages"], strict=True)
+    ]
+    return validate(rows, "prompts", source="<prompts of the responses>")
+
+
+def pick_baseline(responses: pd.DataFrame) -> str:
+    """The default baseline: the model that answered the most prompts (the first by name on a
+    tie), so that the most candidates' answers have an opponent."""
+    counts = responses.groupby("model")["prompt_id"].nunique()
+    if counts.empty:
+        raise ArenaKitError("no responses, so no model to take as the baseline")
+    return str(min(counts.index, key=lambda model: (-counts[model], str(model))))
 
 
 def games_table(verdicts: pd.DataFrame, *, strong_weight: float = 3.0) -> pd.DataFrame:
@@ -209,7 +242,9 @@ def autocodearena(
         Any judge; an :class:`~arena_kit.judges.LLMJudge` with ``style="arena"`` reads the
         five-label verdicts.
     prompts
-        The prompts table; default: the bundled 600 AutoCodeArena-v0 prompts.
+        The prompts table; default: the prompts the ``responses`` answer
+        (:func:`answered_prompts`), or without responses the bundled 600 AutoCodeArena-v0
+        prompts.
     responses
         Answers already made; only the missing (prompt, model) pairs are generated.
     client
@@ -230,7 +265,9 @@ def autocodearena(
     from ..models import DEFAULT_SYSTEM_PROMPT, generate
     from ..schema import validate
 
-    if prompts is None:
+    if prompts is None and responses is not None:
+        prompts = answered_prompts(responses)
+    elif prompts is None:
         from ..datasets import bundled_prompts
 
         prompts = bundled_prompts()

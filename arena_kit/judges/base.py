@@ -190,6 +190,17 @@ class Judge(ABC):
                 "executions=..., or use mode='code_only'"
             )
         items = _as_battles(battles)
+        if mode == "with_execution" and executions is not None:
+            from ..execution import check_links
+
+            # Before judging (an LLM judge is paid per game): sides that cannot find their run
+            # would all be judged "no run", which scores as if the code never ran.
+            check_links(
+                [b.execution_id_a for b in items] + [b.execution_id_b for b in items],
+                executions,
+                what="battle sides",
+                where=f"{self.name} judge, with execution",
+            )
         orders = {"original": (False,), "swapped": (True,), "both": (False, True)}[sides]
         games: list[Game] = [(battle, swapped) for battle in items for swapped in orders]
         runs = executions_by_id(executions) if mode == "with_execution" else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArenaKitError
+from ..execution import UnlinkedRunsWarning, check_links
 from .base import Judge
 from .battles import BattleInput
 from .metrics import agreement, execution_lift, position_consistency, score_judge
@@ -130,18 +131,29 @@ def bigcodereward(
             f"scored (first: {unvoted[0]!r})",
             stacklevel=2,
         )
+    if executions is not None and "with_execution" in modes:
+        # Before any judge runs (an LLM judge is paid for the code-only games too): sides
+        # that find no run would all be judged "no run" and score as if nothing ran.
+        check_links(
+            [b.execution_id_a for b in battles] + [b.execution_id_b for b in battles],
+            executions,
+            what="battle sides",
+            where="bigcodereward(), with execution",
+        )
     frames = []
     for judge in members:
         for mode in modes:
-            frames.append(
-                judge.judge(
-                    battles,
-                    executions if mode == "with_execution" else None,
-                    mode,
-                    sides="both" if swap else "original",
-                    progress=progress,
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnlinkedRunsWarning)  # said once, above
+                frames.append(
+                    judge.judge(
+                        battles,
+                        executions if mode == "with_execution" else None,
+                        mode,
+                        sides="both" if swap else "original",
+                        progress=progress,
+                    )
                 )
-            )
     verdicts = pd.concat(frames, ignore_index=True)
     options: dict[str, Any] = {"n_bootstrap": n_bootstrap, "level": level, "seed": seed}
     scores = [score_judge(verdicts, votes, orientation="original", **options)]

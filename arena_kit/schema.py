@@ -241,6 +241,12 @@ class Vote:
     turns: int = _column("int", default=1)
     reason: str | None = _column("str")
     edits: list[dict[str, Any]] = _column("json", default=[], doc="re-runs before voting")
+    interactions: dict[str, Any] = _column(
+        "json",
+        default={},
+        doc="per stored side ('a', 'b'): clicks, keys, seconds spent trying its running output, "
+        "whether its live view was opened (labeling sessions)",
+    )
     source: str | None = _column("str", doc="e.g. 'bigcodearena', 'fastchat', 'simulated'")
     qc: str | None = _column(
         "str",

@@ -114,7 +114,9 @@ def fake_app(registry: Path) -> Iterator[SimpleNamespace]:
     """A plain loopback HTTP server registered like an app (fast: no sandbox)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    app = SimpleNamespace(alive=True, port=server.server_address[1], kind="fake", proxy_token=None)
+    app = SimpleNamespace(
+        alive=True, port=server.server_address[1], kind="fake", label="fake app", proxy_token=None
+    )
     proxy.share(app)  # type: ignore[arg-type]
     yield app
     server.shutdown()
@@ -208,7 +210,7 @@ def test_a_token_of_a_dead_kernel_is_404_and_removed(jupyter, registry):
 
 
 def test_registry_entries_are_private_and_links_are_refused(registry, tmp_path):
-    app = SimpleNamespace(alive=True, port=4321, kind="fake", proxy_token=None)
+    app = SimpleNamespace(alive=True, port=4321, kind="fake", label="fake app", proxy_token=None)
     token = proxy.share(app)  # type: ignore[arg-type]
     try:
         path = registry / "apps" / f"{token}.json"
@@ -391,8 +393,9 @@ def test_a_gradio_app_runs_through_jupyter(jupyter, chromium):
 
 def test_via_is_checked_and_auto_follows_the_server_extension(registry, monkeypatch):
     app = SimpleNamespace(
-        alive=True, port=4321, kind="streamlit", url="http://127.0.0.1:4321/", proxy_token=None
-    )
+        alive=True, port=4321, kind="streamlit", label="streamlit app",
+        url="http://127.0.0.1:4321/", proxy_token=None,
+    )  # fmt: skip
     with pytest.raises(ValueError, match="via must be one of"):
         live_app_html(app, via="nowhere")  # type: ignore[arg-type]
     markup = live_app_html(app)  # type: ignore[arg-type]  # no server announced: direct

@@ -40,6 +40,19 @@ class LabelingError(ArenaKitError, RuntimeError):
     """A labeling action that cannot be done now (no annotator, outputs not ready…)."""
 
 
+INTERACTION_GAP_S = 2.0
+"""The most a pause between two clicks or keys counts as time spent trying an output."""
+
+
+def _public(counts: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "clicks": int(counts["clicks"]),
+        "keys": int(counts["keys"]),
+        "seconds": round(float(counts["seconds"]), 2),
+        "live": bool(counts["live"]),
+    }
+
+
 @dataclass
 class Item:
     """A battle being served: its sides on screen, its runs, its edits and its timing."""
@@ -54,6 +67,9 @@ class Item:
     html: dict[str, str] = field(default_factory=dict)
     """Text → its HTML (redacted, highlighted), made in the background before the battle
     is shown, so that showing it costs no highlighting."""
+    interactions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Screen side → how the person tried that side's running output (see
+    :meth:`LabelingController.record_interaction`)."""
 
     def stored_side(self, screen: str) -> str:
         """``"a"`` or ``"b"``: the stored side shown in screen panel ``"A"`` or ``"B"``."""
@@ -123,6 +139,11 @@ class LabelingController:
         Code runs at the same time.
     source
         The ``source`` of the votes written.
+    allow_install
+        Programs whose imports the sandbox lacks install them first (from ``index_url``,
+        default pip's), in the background runs already: the person judges what would run.
+        The install is recorded in the vote's ``edits``. Without it, a panel offers
+        **Install and run** for a ``missing_dependency`` output.
     """
 
     def __init__(
@@ -142,6 +163,8 @@ class LabelingController:
         votes_per_battle: int = 1,
         max_workers: int = 2,
         source: str = "arena-kit",
+        allow_install: bool = False,
+        index_url: str | None = None,
     ) -> None:
         from ..schema import validate
 
@@ -178,6 +201,8 @@ class LabelingController:
 
             executor = default_executor()
         self.runs = RunCache(executor, max_workers=max_workers)
+        self.allow_install = allow_install
+        self.index_url = index_url
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-plan")
         self._lock = threading.RLock()
         self.annotator: str | None = None
@@ -302,7 +327,16 @@ class LabelingController:
                 last = turns[-1]
                 key = (screen, len(turns) - 1)
                 if key not in item.runs:
-                    item.runs[key] = self.runs.submit(last.code, last.language, last.environment)
+                    install = self.install_options(last.code, last.language, last.environment)
+                    if install and self.allow_install:
+                        # The person judges what would run: installed first, and recorded.
+                        item.runs[key] = self._edit_run(
+                            item, screen, len(turns) - 1, last.code, install
+                        )
+                    else:
+                        item.runs[key] = self.runs.submit(
+                            last.code, last.language, last.environment
+                        )
 
     def run_turn(self, screen: str, turn: int) -> Future[RunOutput] | None:
         """Run (or return the run of) turn ``turn``'s main code on screen side ``screen``."""
@@ -404,6 +438,11 @@ class LabelingController:
                 "turns": view.n_turns or 1,
                 "reason": (reason or "").strip() or None,
                 "edits": [dict(e) for e in item.edits],
+                "interactions": {
+                    item.stored_side(screen): _public(item.interactions[screen])
+                    for screen in ("A", "B")
+                    if screen in item.interactions
+                },
                 "source": self.source,
                 "qc": item.qc,
             }
@@ -456,26 +495,74 @@ class LabelingController:
             self.last_vote = None
             return item
 
-    def rerun(self, screen: str, code: str, *, turn: int = -1) -> Future[RunOutput]:
-        """Run edited code of screen side ``screen`` in the sandbox; the run joins the edits.
+    def install_options(
+        self, code: str, language: str | None, environment: str | None = None
+    ) -> dict[str, Any]:
+        """Executor options that install what a Python program imports and the sandbox lacks
+        (empty when it lacks nothing, or the code is not a program that can install)."""
+        if language != "python" or environment not in (None, "python"):
+            return {}
+        from ..sandbox.install import missing_requirements
 
-        The edit (stored side, turn, code hash, status, execution id) is recorded with the
-        vote; its status is ``"running"`` until the run ends.
+        try:
+            missing = missing_requirements(code)
+        except Exception:  # unparsable code: it cannot import anything anyway
+            return {}
+        if not missing:
+            return {}
+        options: dict[str, Any] = {"allow_install": True, "install": missing}
+        if self.index_url:
+            options["index_url"] = self.index_url
+        return options
+
+    def rerun(
+        self,
+        screen: str,
+        code: str,
+        *,
+        turn: int = -1,
+        wall_s: float | None = None,
+        install: bool = False,
+    ) -> Future[RunOutput]:
+        """Run (edited) code of screen side ``screen`` in the sandbox; the run joins the edits.
+
+        ``wall_s`` runs it with that wall-clock limit (a timeout's **Re-run with 60 s**);
+        ``install=True`` installs the Python packages it imports and the sandbox lacks first
+        (**Install and run**). The edit (stored side, turn, code hash, what was installed or
+        the limit, status, execution id) is recorded with the vote; its status is
+        ``"running"`` until the run ends.
         """
         item = self._require_current()
         turns = item.turns(screen)
         index = turn % len(turns)
-        language, environment = turns[index].language, turns[index].environment
-        future = self.runs.submit(code, language, environment, fresh=True)
+        options: dict[str, Any] = {}
+        if install:
+            options.update(self.install_options(code, turns[index].language))
+        if wall_s is not None:
+            options["limits"] = {"wall_s": float(wall_s)}
+        return self._edit_run(item, screen, index, code, options)
+
+    def _edit_run(
+        self, item: Item, screen: str, index: int, code: str, options: dict[str, Any]
+    ) -> Future[RunOutput]:
+        turn = item.turns(screen)[index]
+        installed = list(options.pop("install", []))
+        future = self.runs.submit(
+            code, turn.language, turn.environment, fresh=True, options=options or None
+        )
         edit: dict[str, Any] = {
             "side": item.stored_side(screen),
             "turn": index + 1,
             "code_hash": code_hash(code),
-            "language": language,
+            "language": turn.language,
             "status": "running",
             "execution_id": None,
             "tstamp": time.time(),
         }
+        if installed:
+            edit["installed"] = installed
+        if "limits" in options:
+            edit["wall_s"] = options["limits"]["wall_s"]
         item.edits.append(edit)
 
         def finished(done: Future[RunOutput]) -> None:
@@ -487,7 +574,41 @@ class LabelingController:
         return future
 
     # ------------------------------------------------------------------------------------
+    # Interaction with the running outputs.
+
+    def record_interaction(self, screen: str, kind: str, *, now: float | None = None) -> None:
+        """Count a click or key press (``kind``) in screen side ``screen``'s running output,
+        or ``"live"`` when its live view (an app, a game) was opened.
+
+        Seconds interacting add up the gaps between consecutive events of a side, each gap
+        counted up to :data:`INTERACTION_GAP_S` (a pause longer than that is not trying).
+        """
+        item = self.current
+        if item is None or screen not in ("A", "B"):
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            counts = item.interactions.setdefault(
+                screen, {"clicks": 0, "keys": 0, "seconds": 0.0, "live": False, "_last": None}
+            )
+            if kind == "live":
+                counts["live"] = True
+                return
+            if kind not in ("click", "key"):
+                return
+            counts["clicks" if kind == "click" else "keys"] += 1
+            if counts["_last"] is not None:
+                counts["seconds"] += min(now - counts["_last"], INTERACTION_GAP_S)
+            counts["_last"] = now
+
+    # ------------------------------------------------------------------------------------
     # Progress.
+
+    def tally(self) -> tuple[int, int]:
+        """(votes, skips) in force for this annotator (repeats of quality checks included)."""
+        events, _, _, _ = self._state()
+        mine = [e for e in events if e.annotator == self.annotator]
+        return sum(e.kind == "vote" for e in mine), sum(e.kind == "skip" for e in mine)
 
     def progress(self) -> tuple[int, int]:
         """(battles this annotator has done, battles left for them)."""

@@ -1,4 +1,5 @@
-"""Keyboard shortcuts for a labeling session: a tiny anywidget that listens for key presses.
+"""Keyboard shortcuts for a labeling session: a tiny anywidget that listens for key presses
+(and for the clicks and keys counted inside the panels' live pages and apps).
 
 Core ipywidgets has no key events. This widget registers a ``keydown`` listener on
 ``window`` in the *capture* phase, which runs before JupyterLab's own shortcut handler
@@ -74,9 +75,33 @@ function render({ model, el }) {
   };
   const r = root();
   if (r) r.addEventListener("click", onClick);
-  model.on("change:focus_token", () => el.focus({ preventScroll: true }));
+  // A new battle: keys go to the session again, and both panels start at their top.
+  model.on("change:focus_token", () => {
+    el.focus({ preventScroll: true });
+    const session = root();
+    if (session) session.querySelectorAll(".arena-panel").forEach((p) => { p.scrollTop = 0; });
+  });
+  // Clicks and keys inside a panel's live page or app, posted by the script arena-kit puts
+  // in it (see arena_kit.web.display.INTERACTION_SCRIPT): counted for the side it shows in.
+  const onMessage = (event) => {
+    const data = event.data;
+    if (!data || typeof data.arenaInteraction !== "string") return;
+    const session = root();
+    if (!session) return;
+    for (const frame of session.querySelectorAll("iframe")) {
+      if (frame.contentWindow !== event.source) continue;
+      const panel = frame.closest(".arena-panel-A, .arena-panel-B");
+      if (panel) {
+        const screen = panel.classList.contains("arena-panel-A") ? "A" : "B";
+        model.send({ type: "interaction", screen, kind: data.arenaInteraction });
+      }
+      return;
+    }
+  };
+  window.addEventListener("message", onMessage);
   return () => {
     window.removeEventListener("keydown", onKey, true);
+    window.removeEventListener("message", onMessage);
     if (r) r.removeEventListener("click", onClick);
   };
 }
@@ -95,17 +120,29 @@ class KeyListener(anywidget.AnyWidget):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._handlers: list[Callable[[str], None]] = []
+        self._interaction_handlers: list[Callable[[str, str], None]] = []
         self.on_msg(self._message)
 
     def on_key(self, handler: Callable[[str], None]) -> None:
         """Call ``handler(key)`` for every key press taken."""
         self._handlers.append(handler)
 
+    def on_interaction(self, handler: Callable[[str, str], None]) -> None:
+        """Call ``handler(screen, kind)`` for every click or key press (``kind``) inside a
+        panel's live page or app (``screen``: ``"A"`` or ``"B"``)."""
+        self._interaction_handlers.append(handler)
+
     def focus(self) -> None:
         """Move the keyboard focus to the listener (so keys work without a click)."""
         self.focus_token += 1
 
     def _message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "interaction":
+            screen, kind = str(content.get("screen", "")), str(content.get("kind", ""))
+            if screen in ("A", "B") and kind in ("click", "key"):
+                for interaction in list(self._interaction_handlers):
+                    interaction(screen, kind)
+            return
         if isinstance(content, dict) and content.get("type") == "key":
             key = str(content.get("key", "")).lower()
             if key in KEYS:

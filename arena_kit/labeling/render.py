@@ -13,7 +13,9 @@ from typing import Any
 
 from ..blocks import fenced_blocks
 
-__all__ = ["markdown_html", "code_html", "output_html", "redact", "STYLE"]
+__all__ = [
+    "markdown_html", "code_html", "output_html", "ansi_html", "prompt_html", "redact", "STYLE",
+]  # fmt: skip
 
 STYLE = """
 <style>
@@ -34,6 +36,28 @@ STYLE = """
 .arena-session .highlight .c, .arena-session .highlight .c1 { color: #6e7781; }
 .arena-session .highlight .nf, .arena-session .highlight .nc { color: #8250df; }
 .arena-session .highlight .mi, .arena-session .highlight .mf { color: #0550ae; }
+/* A panel has a fixed height and scrolls: its parts keep their own height (the flex column
+   would squeeze them and let their content spill out) */
+.arena-session .arena-panel > * { flex-shrink: 0; }
+/* ipywidgets gives HTML widgets its row height as line height: text would sit on 28 px lines */
+.arena-session .widget-html-content { line-height: 1.45; }
+.arena-session .widget-html-content pre { line-height: 1.35; }
+.arena-session .arena-shot { display: block; }
+.arena-session .arena-shot input { display: none; }
+.arena-session .arena-shot img { display: block; width: 100%; height: auto; cursor: zoom-in;
+  border: 1px solid #d0d7de; border-radius: 6px; box-sizing: border-box; }
+.arena-session .arena-shot input:checked + img { position: fixed; inset: 0; margin: auto;
+  width: auto; max-width: 96vw; max-height: 96vh; z-index: 10000; cursor: zoom-out;
+  box-shadow: 0 0 0 100vmax rgba(0, 0, 0, 0.55); background: #fff; }
+.arena-session .arena-thumbs { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr));
+  gap: 4px; margin-top: 4px; }
+.arena-session .arena-live { width: 100%; height: 420px; }
+.arena-session .arena-clamp input { display: none; }
+.arena-session .arena-clamp .arena-prompt-text { max-height: 4.4em; overflow: hidden; }
+.arena-session .arena-clamp:has(input:checked) .arena-prompt-text { max-height: none; }
+.arena-session .arena-clamp label { color: #0969da; cursor: pointer; font-size: 0.9em; }
+.arena-session .arena-clamp:has(input:checked) .arena-more,
+.arena-session .arena-clamp:not(:has(input:checked)) .arena-less { display: none; }
 </style>
 """
 """CSS of the session (scoped under ``.arena-session``)."""
@@ -133,27 +157,124 @@ def markdown_html(markdown: str) -> str:
     return "".join(parts)
 
 
-def output_html(output: Any) -> str:
-    """The executed output of a run, as HTML.
+_ANSI = re.compile(r"\x1b\[([0-9;]*)m")
+_ANSI_OTHER = re.compile(r"\x1b(?:\[[0-9;?]*[A-Za-z]|\][^\x07]*\x07|[@-Z\\-_])")
+_ANSI_COLORS = {
+    30: "#24292f", 31: "#cf222e", 32: "#1a7f37", 33: "#9a6700", 34: "#0969da", 35: "#8250df",
+    36: "#1b7c83", 37: "#6e7781", 90: "#57606a", 91: "#ff5f56", 92: "#2da44e", 93: "#bf8700",
+    94: "#218bff", 95: "#a475f9", 96: "#3192aa", 97: "#8c959f",
+}  # fmt: skip
 
-    ``output`` is a :class:`~arena_kit.labeling.runs.RunOutput`; the sandbox's own rendering
-    (``_repr_html_`` of its result: screenshots, artifacts) is used when it has one, plain
-    stdout/stderr otherwise.
+
+def ansi_html(text: str) -> str:
+    """Terminal text as HTML: colour and bold escape codes become styles, every other escape
+    sequence (cursor moves, titles) is dropped; never shown raw."""
+    text = _ANSI_OTHER.sub(lambda m: m.group(0) if m.group(0).endswith("m") else "", text)
+    parts: list[str] = []
+    open_spans = 0
+    cursor = 0
+    for match in _ANSI.finditer(text):
+        parts.append(html.escape(text[cursor : match.start()]))
+        cursor = match.end()
+        codes = [int(c) for c in match.group(1).split(";") if c.isdigit()] or [0]
+        for code in codes:
+            if code == 0:
+                parts.append("</span>" * open_spans)
+                open_spans = 0
+            elif code == 1:
+                parts.append("<span style='font-weight:600'>")
+                open_spans += 1
+            elif code in _ANSI_COLORS:
+                parts.append(f"<span style='color:{_ANSI_COLORS[code]}'>")
+                open_spans += 1
+    parts.append(html.escape(text[cursor:]))
+    parts.append("</span>" * open_spans)
+    return "".join(parts)
+
+
+def _picture(path: str) -> str:
+    """An image scaled to the panel's width (never cropped); a click enlarges it."""
+    import base64
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file() or file.stat().st_size > 8_000_000:
+        return ""
+    mime = "image/gif" if file.suffix == ".gif" else "image/jpeg" if file.suffix in (
+        ".jpg", ".jpeg") else "image/svg+xml" if file.suffix == ".svg" else "image/png"  # fmt: skip
+    data = base64.b64encode(file.read_bytes()).decode("ascii")
+    return (
+        f"<label class='arena-shot' title='click to enlarge'><input type='checkbox'>"
+        f"<img alt='{html.escape(file.name)}' src='data:{mime};base64,{data}'></label>"
+    )
+
+
+def _live_page(path: str) -> str:
+    from pathlib import Path
+
+    from ..web.display import iframe
+
+    try:
+        page = Path(path).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f"<div class='arena-live-page'>{iframe(page, height=420, count=True)}</div>"
+
+
+def output_html(output: Any, *, live: bool = True) -> str:
+    """The executed output of a run, as HTML, output first: the status line, then the page
+    itself, live (pages: a sandboxed frame the person can click and type into), or the
+    pictures (scaled to the panel, click to enlarge), then stdout and stderr (terminal colours
+    kept), the build log folded.
+
+    ``output`` is a :class:`~arena_kit.labeling.runs.RunOutput`; ``live=False`` shows a page's
+    screenshot instead of the page.
     """
     status = str(output.status)
     color = _STATUS_COLORS.get(status, "#cf222e")
-    head = (
-        f"<div class='arena-status' style='color:{color}'>{html.escape(status)}"
-        f"{': ' + html.escape(output.message) if output.message else ''}</div>"
-    )
-    if output.rich_html:
-        # The sandbox's own rendering already says the status (and shows screenshots).
-        return f"<div class='arena-out'>{output.rich_html}</div>"
+    wall = getattr(output, "wall_s", None)
+    took = f" <span style='color:#57606a'>({wall:.1f} s)</span>" if wall else ""
+    # Messages start with their status ("runtime error: …"): the status alone when none.
+    said = output.message or status
+    if output.message and not output.message.lower().startswith(status.replace("_", " ")[:4]):
+        said = f"{status}: {output.message}"
+    head = f"<div class='arena-status' style='color:{color}'>{html.escape(said)}{took}</div>"
     body = ""
-    if output.stdout:
-        body += f"<pre>{html.escape(output.stdout)}</pre>"
-    if output.stderr:
-        body += f"<pre style='color:#cf222e'>{html.escape(output.stderr)}</pre>"
+    page = getattr(output, "page", None)
+    images = list(getattr(output, "images", None) or [])
+    if live and page:
+        body += _live_page(page)
+    elif images:
+        body += _picture(images[0])
+        if len(images) > 1:
+            body += "<div class='arena-thumbs'>" + "".join(map(_picture, images[1:])) + "</div>"
+    # A program's output is the thing itself; beside a page, an app or a picture it is a log,
+    # folded unless the run failed.
+    fold = bool(page or images) and status == "ok"
+    for name, text, style in (
+        ("stdout", output.stdout, ""),
+        ("stderr", output.stderr, " style='color:#cf222e'"),
+    ):
+        if not text:
+            continue
+        shown = f"<pre{style}>{ansi_html(text)}</pre>"
+        body += f"<details><summary>{name}</summary>{shown}</details>" if fold else shown
+    log = getattr(output, "build_log", "")
+    if log:
+        body += f"<details><summary>build log</summary><pre>{ansi_html(log)}</pre></details>"
     if not body and status not in ("running", "queued"):
         body = "<div><i>(no output)</i></div>"
     return f"<div class='arena-out'>{head}{body}</div>"
+
+
+def prompt_html(title: str, body: str, *, long: bool) -> str:
+    """The prompt box: a long prompt shows its first lines and a "show all" toggle, so the
+    panels and the vote buttons stay on screen."""
+    if not long:
+        return f"<div class='arena-prompt'><b>{html.escape(title)}</b>{body}</div>"
+    return (
+        f"<div class='arena-prompt'><b>{html.escape(title)}</b><div class='arena-clamp'>"
+        f"<div class='arena-prompt-text'>{body}</div><label><input type='checkbox'>"
+        "<span class='arena-more'>▾ show all</span><span class='arena-less'>▴ show less</span>"
+        "</label></div></div>"
+    )

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..schema import ENVIRONMENTS
@@ -33,8 +34,10 @@ __all__ = [
     "default_executor",
 ]
 
-Executor = Callable[[str, str | None, str | None], Any]
-"""``execute(code, language, environment) -> result``."""
+Executor = Callable[..., Any]
+"""``execute(code, language, environment, **options) -> result``; ``options`` (given only
+when a person asks for them: ``limits``, ``allow_install``, ``index_url``) may be refused by
+an executor that has none (a ``TypeError``, shown as the run's failure)."""
 
 _EXTRA_ENVIRONMENTS = {"css": "html"}
 
@@ -66,6 +69,13 @@ class RunOutput:
     code_hash: str = ""
     wall_s: float | None = None
     started: float = field(default_factory=time.time)
+    environment: str | None = None
+    page: str | None = None
+    """The built page's HTML file (pages, React, Vue …): shown live in the panel."""
+    images: list[str] = field(default_factory=list)
+    """Pictures of the run, the most telling first: the screenshot, a game's animation, the
+    figures a program saved."""
+    build_log: str = ""
 
     @classmethod
     def from_result(cls, result: Any, code: str) -> RunOutput:
@@ -83,8 +93,10 @@ class RunOutput:
                 rich = str(renderer() or "")
             except Exception as exc:  # a broken renderer must not hide the output
                 rich = f"<pre>(could not render the output: {exc})</pre>"
+        status = get("status", "sandbox_error")
+        page, images = _visuals(get("artifacts") or [], get("screenshot"))
         return cls(
-            status=str(get("status", "sandbox_error")),
+            status=str(getattr(status, "value", status)),
             message=str(get("message", "") or ""),
             stdout=str(get("stdout", "") or ""),
             stderr=str(get("stderr", "") or ""),
@@ -92,6 +104,10 @@ class RunOutput:
             execution_id=get("execution_id"),
             code_hash=code_hash(code),
             wall_s=get("wall_s"),
+            environment=get("environment"),
+            page=page,
+            images=images,
+            build_log=str(get("build_log", "") or ""),
         )
 
     @classmethod
@@ -104,6 +120,27 @@ class RunOutput:
         )
 
 
+def _visuals(artifacts: list[Any], screenshot: Any) -> tuple[str | None, list[str]]:
+    """The page file and the picture files of a result, pictures best first: a game's
+    animation, the screenshot, then figures (at most four), each one once."""
+    files = {
+        str(a.get("name")): (str(a.get("path")), str(a.get("mime", "")))
+        for a in artifacts
+        if isinstance(a, dict) and a.get("path") and Path(str(a.get("path"))).is_file()
+    }
+    page = files["page.html"][0] if "page.html" in files else None
+    images: list[str] = []
+    if "capture.gif" in files:
+        images.append(files["capture.gif"][0])
+    elif screenshot and Path(str(screenshot)).is_file():
+        images.append(str(screenshot))
+    for name, (path, mime) in files.items():
+        other = name not in ("capture.png", "capture.gif") and path not in images
+        if mime.startswith("image/") and other and len(images) < 4:
+            images.append(path)
+    return page, images
+
+
 def default_executor(**options: Any) -> Executor:
     """Programs in the sandbox, pages/apps/games/diagrams rendered and screenshotted.
 
@@ -113,14 +150,23 @@ def default_executor(**options: Any) -> Executor:
     """
     from .. import web
 
-    def execute(code: str, language: str | None, environment: str | None) -> Any:
-        if environment is None:
+    def execute(code: str, language: str | None, environment: str | None, **extra: Any) -> Any:
+        chosen = {**options, **extra}
+        if environment is None or (chosen.get("allow_install") and not _visual(environment)):
             from .. import sandbox
 
-            return sandbox.run(code, language=language)
-        return web.execute_code(code, environment, language=language, **options)
+            return sandbox.run(code, language=language, environment=environment, **chosen)
+        chosen.pop("allow_install", None)  # pages and apps have no install step
+        chosen.pop("index_url", None)
+        return web.execute_code(code, environment, language=language, **chosen)
 
     return execute
+
+
+def _visual(environment: str) -> bool:
+    from ..web.execute import APP_ENVIRONMENTS, WEB_ENVIRONMENTS
+
+    return environment in WEB_ENVIRONMENTS + APP_ENVIRONMENTS + ("pygame",)
 
 
 def sandbox_executor(**options: Any) -> Executor:
@@ -133,8 +179,10 @@ def sandbox_executor(**options: Any) -> Executor:
     """
     from .. import sandbox
 
-    def execute(code: str, language: str | None, environment: str | None) -> Any:
-        return sandbox.run(code, language=language, environment=environment, **options)
+    def execute(code: str, language: str | None, environment: str | None, **extra: Any) -> Any:
+        # A person's choice for one run (more time, an install) wins over the session's.
+        return sandbox.run(code, language=language, environment=environment,
+                           **{**options, **extra})  # fmt: skip
 
     return execute
 
@@ -153,25 +201,36 @@ class RunCache:
     def __init__(self, executor: Executor, *, max_workers: int = 2) -> None:
         self.executor = executor
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="arena-run")
-        self._futures: dict[tuple[str, str | None, str | None], Future[RunOutput]] = {}
+        self._futures: dict[tuple[str, str | None, str | None, str], Future[RunOutput]] = {}
         self._lock = threading.Lock()
 
     def submit(
-        self, code: str, language: str | None, environment: str | None, *, fresh: bool = False
+        self,
+        code: str,
+        language: str | None,
+        environment: str | None,
+        *,
+        fresh: bool = False,
+        options: dict[str, Any] | None = None,
     ) -> Future[RunOutput]:
-        """The (possibly already finished) run of ``code``; ``fresh`` forces a new run."""
-        key = (code_hash(code) + str(len(code)), language, environment)
+        """The (possibly already finished) run of ``code``; ``fresh`` forces a new run;
+        ``options`` go to the executor (e.g. ``{"limits": {"wall_s": 60}}``)."""
+        key = (code_hash(code) + str(len(code)), language, environment, repr(sorted(
+            (options or {}).items())))  # fmt: skip
         with self._lock:
             future = self._futures.get(key)
             if future is None or fresh:
-                future = self._pool.submit(self._run, code, language, environment)
+                future = self._pool.submit(self._run, code, language, environment, options or {})
                 self._futures[key] = future
             return future
 
-    def _run(self, code: str, language: str | None, environment: str | None) -> RunOutput:
+    def _run(
+        self, code: str, language: str | None, environment: str | None, options: dict[str, Any]
+    ) -> RunOutput:
         started = time.time()
         try:
-            output = RunOutput.from_result(self.executor(code, language, environment), code)
+            result = self.executor(code, language, environment, **options)
+            output = RunOutput.from_result(result, code)
         except Exception as exc:
             output = RunOutput.failure(exc, code)
         output.started = started

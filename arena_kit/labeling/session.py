@@ -15,14 +15,14 @@ import html
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from .controller import CHOICES, Item, LabelingController, LabelingError
 from .keys import KEYS, KeyListener
-from .render import STYLE, markdown_html, output_html, redact
+from .render import STYLE, markdown_html, output_html, prompt_html, redact
 from .runs import RunOutput
 
 if TYPE_CHECKING:
@@ -41,6 +41,24 @@ BUTTON_LABELS: dict[str, str] = {
 """Vote button labels, by screen choice."""
 
 _PENDING = RunOutput(status="running", message="the code is running in the sandbox…")
+
+PANEL_HEIGHT = "clamp(18em, calc(100vh - 440px), 44em)"
+"""Both panels' height: the session's header, the folded prompt, the panels and the vote
+buttons fit the browser's window under JupyterLab's own bars (a 900 px high window too)."""
+
+LONG_PROMPT_CHARS = 420
+"""A prompt longer than this (or than :data:`LONG_PROMPT_LINES` lines) shows its first lines
+and a "show all" toggle."""
+LONG_PROMPT_LINES = 6
+
+LIVE_APPS_AT_ONCE = 2
+"""Live apps a session keeps running; opening a third stops the oldest."""
+LIVE_IDLE_S = 600.0
+"""A live app left alone this long is stopped."""
+_LIVE_KINDS = ("streamlit", "gradio", "server")
+_STARTING_LIVE = (
+    "<div class='arena-status' style='color:#9a6700'>starting the app in the sandbox…</div>"
+)
 
 
 class ArenaSession:
@@ -86,6 +104,8 @@ class ArenaSession:
         """Seconds from each vote / skip to the next battle fully shown (outputs included)."""
         self._pending_since: float | None = None
         self._fixed: dict[str, dict[str, Any]] = {}
+        self._live: list[tuple[Item, str, Any, threading.Timer]] = []
+        self._live_starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-live")
         self._build()
         if annotator:
             self.start(annotator)
@@ -111,15 +131,17 @@ class ArenaSession:
         self.count = widgets.HTML("")
         self.bar = widgets.IntProgress(value=0, min=0, max=1, layout=widgets.Layout(width="20em"))
         self.prompt = widgets.HTML("")
-        # Panels scroll on their own so that the vote buttons stay in view under them.
+        # Panels scroll on their own so that the vote buttons stay in view under them; both
+        # have the same height, whatever each side shows.
         self.panel_a = widgets.VBox(
-            layout=widgets.Layout(width="50%", max_height="38em", overflow="auto")
+            layout=widgets.Layout(width="50%", height=PANEL_HEIGHT, overflow="auto")
         )
         self.panel_b = widgets.VBox(
-            layout=widgets.Layout(width="50%", max_height="38em", overflow="auto")
+            layout=widgets.Layout(width="50%", height=PANEL_HEIGHT, overflow="auto")
         )
-        self.panel_a.add_class("arena-panel")
-        self.panel_b.add_class("arena-panel")
+        for screen, panel in (("A", self.panel_a), ("B", self.panel_b)):
+            panel.add_class("arena-panel")
+            panel.add_class(f"arena-panel-{screen}")  # the live pages' clicks find their side
         self.panels = widgets.HBox([self.panel_a, self.panel_b])
         self.reason = widgets.Text(
             placeholder="optional: why? (a few words)",
@@ -144,6 +166,7 @@ class ArenaSession:
         self.status = widgets.HTML("")
         self.keys = KeyListener()
         self.keys.on_key(self.press)
+        self.keys.on_interaction(self.controller.record_interaction)
         self.main = widgets.VBox(
             [
                 widgets.HBox([self.count, self.bar]),
@@ -187,8 +210,10 @@ class ArenaSession:
             STYLE + "<b>arena-kit labeling</b> — annotator "
             f"<code>{html.escape(self.controller.annotator or '')}</code>"
         )
-        done, _ = self.controller.progress()
-        self.status.value = f"Welcome back: {done} done so far." if done else ""
+        votes, skips = self.controller.tally()
+        welcome = f"Welcome back: {votes} vote{'s' if votes != 1 else ''}"
+        self.status.value = (welcome + (f", {skips} skipped." if skips else ".")) if (
+            votes or skips) else ""  # fmt: skip
         self._show(item)
 
     def click(self, action: str) -> None:
@@ -257,7 +282,11 @@ class ArenaSession:
             # Buttons first: once the page shows anything of this battle, they are right.
             self._set_buttons(item)
             done, left = self.controller.progress()
-            self.count.value = f"<b>{done}</b> done / <b>{left}</b> left&nbsp;"
+            votes, skips = self.controller.tally()
+            self.count.value = (
+                f"<b>{votes}</b> vote{'s' if votes != 1 else ''} · <b>{skips}</b> skipped · "
+                f"<b>{left}</b> left&nbsp;"
+            )
             self.bar.max = max(done + left, 1)
             self.bar.value = done
             self.reason.value = ""
@@ -271,10 +300,10 @@ class ArenaSession:
                 self._mark_shown(None)
                 return
             qc = " (quality check)" if item.qc else ""
-            self.prompt.value = (
-                f"<div class='arena-prompt'><b>Prompt{qc}</b>"
-                f"{self._html(item, item.view.prompt)}</div>"
-            )
+            text = item.view.prompt
+            long = len(text) > LONG_PROMPT_CHARS or text.count("\n") >= LONG_PROMPT_LINES
+            self.prompt.value = prompt_html(f"Prompt{qc}", self._html(item, text), long=long)
+            self._stop_live(keep=item)
             self.panel_a.children = self._panel(item, "A")
             self.panel_b.children = self._panel(item, "B")
             self._set_buttons(item)
@@ -304,7 +333,10 @@ class ArenaSession:
         """The widgets of a single-turn panel, made once and re-filled for every battle.
 
         Creating widgets is what costs most when a battle is shown (each one opens a comm);
-        re-filling values costs a message per change.
+        re-filling values costs a message per change. The output comes first (status, the
+        live page or the pictures, stdout/stderr), then what a person can do with it (try an
+        app live, re-run with more time, install what it imports), then the answer's text and
+        code, folded, and the editor.
         """
         panel = self._fixed.get(screen)
         if panel is None:
@@ -317,24 +349,66 @@ class ArenaSession:
             box.set_title(0, f"Edit and re-run {screen}'s code")
             output = widgets.HTML("")
             output.add_class("arena-output")
+            answer = widgets.HTML("")
+            text = widgets.Accordion(children=[answer], selected_index=None)
+            text.set_title(0, f"{screen}'s answer: text and code")
+            # Each button its own Layout: one shared Layout would show or hide all three.
+            live = widgets.Button(
+                description="▶ Try it live",
+                button_style="success",
+                layout=widgets.Layout(display="none"),
+            )
+            longer = widgets.Button(
+                description="↻ Re-run with 60 s", layout=widgets.Layout(display="none")
+            )
+            install = widgets.Button(
+                description="⤓ Install and run", layout=widgets.Layout(display="none")
+            )
+            actions = widgets.HBox([live, longer, install])
+            live_view = widgets.HTML("")
             panel = {
                 "header": widgets.HTML(f"<div class='arena-side'>Model {screen}</div>"),
-                "answer": widgets.HTML(""),
+                "answer": answer,
+                "text": text,
                 "output": output,
                 "box": box,
                 "editor": editor,
                 "result": result,
+                "actions": actions,
+                "live": live,
+                "longer": longer,
+                "install": install,
+                "live_view": live_view,
             }
 
-            def rerun(_: Any) -> None:
+            def current() -> Item | None:
                 item = self.controller.current
-                if item is None or panel["item"] is not item:
+                return item if item is not None and panel.get("item") is item else None
+
+            def rerun(_: Any) -> None:
+                item = current()
+                if item is None:
                     return
                 future = self.controller.rerun(screen, editor.value, turn=-1)
                 result.value = output_html(_PENDING)
                 self._bind(result, future, item)
 
+            def again(install_first: bool) -> None:
+                item = current()
+                if item is None:
+                    return
+                (turn,) = item.turns(screen)
+                future = self.controller.rerun(
+                    screen, turn.code or "", wall_s=None if install_first else 60.0,
+                    install=install_first,
+                )  # fmt: skip
+                output.value = output_html(_PENDING)
+                self._bind(output, future, item, panel)
+
             run.on_click(rerun)
+            longer.on_click(lambda _: again(False))
+            install.on_click(lambda _: again(True))
+            live.on_click(lambda _: self._open_live(screen))
             self._fixed[screen] = panel
         return panel
 
@@ -349,17 +423,88 @@ class ArenaSession:
         panel["item"] = item
         (turn,) = item.turns(screen)
         panel["answer"].value = self._html(item, turn.answer)
+        panel["text"].selected_index = None
+        panel["live_view"].value = ""
+        for name in ("live", "longer", "install"):
+            panel[name].layout.display = "none"
         if turn.code is None or turn.environment is None:
             panel["output"].value = "<i>(no runnable code in this answer)</i>"
-            return (panel["header"], panel["answer"], panel["output"])
+            panel["text"].selected_index = 0  # nothing ran: the answer is all there is
+            return (panel["header"], panel["output"], panel["text"])
         panel["output"].value = output_html(_PENDING)
         run = item.runs.get((screen, 0))
         if run is not None:
-            self._bind(panel["output"], run, item)
+            self._bind(panel["output"], run, item, panel)
+        if turn.environment in _LIVE_KINDS:
+            panel["live"].layout.display = None
         panel["box"].selected_index = None
         panel["editor"].value = turn.code
         panel["result"].value = ""
-        return (panel["header"], panel["answer"], panel["output"], panel["box"])
+        return (
+            panel["header"], panel["actions"], panel["live_view"], panel["output"],
+            panel["text"], panel["box"],
+        )  # fmt: skip
+
+    # ------------------------------------------------------------------------------------
+    # Live apps ("Try it live").
+
+    def _open_live(self, screen: str) -> None:
+        """Start the side's app or server in the sandbox and show it live in its panel."""
+        item = self.controller.current
+        panel = self._fixed.get(screen)
+        if panel is None or panel.get("item") is not item or item is None:
+            return
+        (turn,) = item.turns(screen)
+        if turn.code is None or turn.environment not in _LIVE_KINDS:
+            return
+        panel["live"].disabled = True
+        panel["live_view"].value = _STARTING_LIVE
+        self.controller.record_interaction(screen, "live")
+        language = "javascript" if turn.language in ("javascript", "typescript") else "python"
+        # Started from the session's own long-lived thread: the sandbox dies with the thread
+        # that started it (bwrap's --die-with-parent is the parent *thread's* death signal).
+        self._live_starter.submit(
+            self._start_live, item, screen, turn.code, turn.environment, language
+        )
+
+    def _start_live(
+        self, item: Item, screen: str, code: str, environment: str, language: str
+    ) -> None:
+        from ..web.apps import AppStartError, start_app
+        from ..web.display import live_app_html
+
+        panel = self._fixed[screen]
+        try:
+            app = start_app(code, environment, language=language)
+        except AppStartError as error:
+            if self.controller.current is item:
+                panel["live_view"].value = output_html(
+                    RunOutput(status=error.status, message=error.message, stderr=error.stderr)
+                )
+                panel["live"].disabled = False
+            return
+        with self._lock:
+            if self.controller.current is not item:  # the person moved on meanwhile
+                app.stop()
+                return
+            while len(self._live) >= LIVE_APPS_AT_ONCE:
+                self._live.pop(0)[2].stop()
+            timer = threading.Timer(LIVE_IDLE_S, app.stop)
+            timer.daemon = True
+            timer.start()
+            self._live.append((item, screen, app, timer))
+            panel["live_view"].value = live_app_html(app, height=420)
+            panel["live"].disabled = False
+
+    def _stop_live(self, keep: Item | None = None) -> None:
+        """Stop the live apps of every battle but ``keep``."""
+        with self._lock:
+            staying = [entry for entry in self._live if entry[0] is keep]
+            leaving = [entry for entry in self._live if entry[0] is not keep]
+            self._live = staying
+        for _item, _screen, app, timer in leaving:
+            timer.cancel()
+            app.stop()
 
     def _multi_turn_panel(self, item: Item, screen: str) -> tuple[widgets.Widget, ...]:
         children: list[widgets.Widget] = [
@@ -426,13 +571,34 @@ class ArenaSession:
             output.value = output_html(_PENDING)
             self._bind(output, future, item)
 
-    def _bind(self, target: widgets.HTML, future: Future[RunOutput], item: Item) -> None:
+    def _bind(
+        self,
+        target: widgets.HTML,
+        future: Future[RunOutput],
+        item: Item,
+        panel: dict[str, Any] | None = None,
+    ) -> None:
         def done(f: Future[RunOutput]) -> None:
             # A late run of an earlier battle must not write into a re-used widget.
-            if self.controller.current is item:
-                target.value = output_html(f.result())
+            if self.controller.current is not item:
+                return
+            output = f.result()
+            target.value = output_html(output)
+            if panel is not None and panel.get("item") is item:
+                # What a person can do about this outcome: more time, or the missing package.
+                panel["longer"].layout.display = None if output.status == "timeout" else "none"
+                (turn,) = item.turns(self._screen_of(panel))
+                can_install = output.status == "missing_dependency" and bool(
+                    self.controller.install_options(
+                        turn.code or "", turn.language, turn.environment
+                    )  # fmt: skip
+                )
+                panel["install"].layout.display = None if can_install else "none"
 
         future.add_done_callback(done)
+
+    def _screen_of(self, panel: dict[str, Any]) -> str:
+        return next(screen for screen, fixed in self._fixed.items() if fixed is panel)
 
     def _set_buttons(self, item: Item | None) -> None:
         ready = item is not None and item.ready()
@@ -499,7 +665,9 @@ class ArenaSession:
         return self.controller.store
 
     def close(self) -> None:
-        """Stop background runs and close the widgets."""
+        """Stop background runs and live apps, and close the widgets."""
+        self._stop_live()
+        self._live_starter.shutdown(wait=False, cancel_futures=True)
         self.controller.close()
         for widget in list(self.iter_widgets()):
             widget.close()

@@ -28,6 +28,7 @@ __all__ = [
     "side_by_side",
     "iframe",
     "with_csp",
+    "INTERACTION_SCRIPT",
     "live_app_html",
     "LIVE_APP_VIAS",
 ]
@@ -73,7 +74,23 @@ says ``frame-src 'none'``: nothing else may be restricted here, or the page's sc
 styles would be."""
 
 
-def iframe(page: str, *, height: int = 520, width: str = "100%") -> str:
+INTERACTION_SCRIPT = (
+    "<script>(function(){var send=function(kind){try{parent.postMessage("
+    '{arenaInteraction:kind},"*")}catch(e){}};'
+    'addEventListener("pointerdown",function(){send("click")},true);'
+    'addEventListener("keydown",function(){send("key")},true);})();</script>'
+)
+"""Counts a person's clicks and key presses in a shown page: each one is posted to the
+embedding frame, which passes it on (see :func:`iframe`'s ``count``). The page's own code
+could post the same messages: the counts say how much a person tried the page, not proof."""
+
+_RELAY_SCRIPT = (
+    '<script>addEventListener("message",function(e){if(e.data&&e.data.arenaInteraction)'
+    '{parent.postMessage({arenaInteraction:String(e.data.arenaInteraction)},"*")}});</script>'
+)
+
+
+def iframe(page: str, *, height: int = 520, width: str = "100%", count: bool = False) -> str:
     """A sandboxed ``<iframe srcdoc>`` showing ``page`` with no network.
 
     The page's policy is given twice: in the page (:func:`with_csp`) and in the iframe's
@@ -84,7 +101,12 @@ def iframe(page: str, *, height: int = 520, width: str = "100%") -> str:
     page's frame sits inside a wrapper frame of our own whose only content is that frame and
     whose policy is :data:`FRAME_POLICY`. Both frames are sandboxed (scripts only, opaque
     origins): the page cannot navigate the wrapper or the notebook, nor open popups.
+
+    ``count=True`` adds :data:`INTERACTION_SCRIPT` to the page and a relay to the wrapper, so
+    that the notebook receives ``{"arenaInteraction": "click" | "key"}`` messages from it.
     """
+    if count:
+        page = prepend_to_head(page, INTERACTION_SCRIPT)
     inner = (
         f'<iframe sandbox="{IFRAME_SANDBOX}" csp="{html.escape(CSP)}" '
         f'srcdoc="{html.escape(with_csp(page), quote=True)}" referrerpolicy="no-referrer" '
@@ -92,7 +114,8 @@ def iframe(page: str, *, height: int = 520, width: str = "100%") -> str:
     )
     wrapper = (
         f'<meta http-equiv="Content-Security-Policy" content="{html.escape(FRAME_POLICY)}">'
-        f"<style>html,body{{margin:0;height:100%;overflow:hidden;background:#fff}}</style>{inner}"
+        f"<style>html,body{{margin:0;height:100%;overflow:hidden;background:#fff}}</style>"
+        f"{_RELAY_SCRIPT if count else ''}{inner}"
     )
     return (
         f'<iframe sandbox="{IFRAME_SANDBOX}" csp="{html.escape(FRAME_POLICY)}" '

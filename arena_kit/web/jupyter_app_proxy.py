@@ -45,6 +45,7 @@ from tornado import httpclient, web, websocket
 from tornado.httputil import HTTPHeaders
 
 from ..sandbox.paths import cache_dir
+from .display import INTERACTION_SCRIPT
 from .inject import prepend_to_head_bytes
 from .storage_shim import MEMORY_STORAGE_JS
 
@@ -496,4 +497,4 @@ class _Relay:
 
 def _inject(page: bytes) -> bytes:
     """``page`` with :data:`SHIM` first in its ``<head>`` (before the app's own scripts)."""
-    return prepend_to_head_bytes(page, SHIM)
+    return prepend_to_head_bytes(page, SHIM + INTERACTION_SCRIPT)

@@ -24,6 +24,11 @@ PACKAGES=(
   "fonts-noto-cjk|Chinese, Japanese and Korean text in screenshots (not empty boxes)"
   "curl|health checks of app servers"
   "iproute2|the loopback device of the network namespaces sandbox launchers prepare"
+  # A PyGame answer played live (arena_kit.web.pygame_live) draws on a virtual X display in
+  # its sandbox; keys and clicks are injected through XTest so that pygame.key.get_pressed()
+  # sees them too (events posted by the game's own process do not update it).
+  "xvfb|playing PyGame answers live (the game's virtual display)"
+  "xdotool|playing PyGame answers live (keys and clicks injected into the game's display)"
 )
 
 # In CI (CI=true) the Docker backend is tested for real: a Docker engine (started by the tests,

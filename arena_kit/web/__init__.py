@@ -4,7 +4,9 @@
 rendered in a network-less Chromium; Streamlit/Gradio in the sandbox behind a loopback
 bridge; PyGame headless with scripted input) and returns an
 :class:`~arena_kit.sandbox.ExecutionResult` whose ``screenshot`` is a PNG path. ``show`` and
-``side_by_side`` display results in a notebook. See ``docs/web.md``.
+``side_by_side`` display results in a notebook; ``PlayWidget`` lets a person play a PyGame
+answer live (``LiveGame``: the game in the sandbox on a virtual display). See
+``docs/web.md``.
 
 Heavy parts (Playwright, PIL, pandas) are imported only when used.
 """
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from .display import CSP, HTMLView, iframe, show, side_by_side
     from .execute import APP_ENVIRONMENTS, WEB_ENVIRONMENTS, execute_code, execute_response
     from .pygame_capture import run_pygame
+    from .pygame_live import LiveGame, PlayWidget, running_games, stop_games
     from .samples import WebSample, run_samples, samples_summary, web_samples
 
 __all__ = [
@@ -46,6 +49,10 @@ __all__ = [
     "Page",
     "BuildError",
     "run_pygame",
+    "LiveGame",
+    "PlayWidget",
+    "running_games",
+    "stop_games",
     "HTMLView",
     "iframe",
     "CSP",
@@ -69,6 +76,8 @@ _WHERE = {
     "close_browser": "browser", "is_blank": "browser", "build_page": "build", "Page": "build",
     "BuildError": "build", "run_pygame": "pygame_capture", "cdn_file": "assets",
     "web_dir": "assets", "require_web_cache": "assets", "WebCacheMissingError": "assets",
+    "LiveGame": "pygame_live", "PlayWidget": "pygame_live", "running_games": "pygame_live",
+    "stop_games": "pygame_live",
 }  # fmt: skip
 
 

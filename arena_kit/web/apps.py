@@ -364,39 +364,7 @@ class App:
             _pools[self.kind].refill()
 
     def _end_tree(self) -> None:
-        """Kill the sandbox from its inside out, so that every process is reaped.
-
-        Killing the namespace's first process (bwrap's child) ends every process in the
-        sandbox and lets the outer bwrap reap them and exit; killing all at once would leave
-        the inner one a zombie that nobody waits for.
-        """
-        process = self.process.process
-        if process.returncode is None:
-            for child in children(process.pid):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(child, signal.SIGKILL)
-            deadline = time.monotonic() + 5
-            status = None
-            while time.monotonic() < deadline:
-                pid, status = os.waitpid(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                status = None
-                time.sleep(0.02)
-            if status is None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                if self.group is not None:
-                    self.group.kill_all()
-                with contextlib.suppress(ChildProcessError):
-                    os.waitpid(process.pid, 0)
-            process.returncode = -signal.SIGKILL
-        with contextlib.suppress(OSError):
-            os.close(self.process.pidfd)
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        end_tree(self.process, self.group)
 
     def __enter__(self) -> App:
         return self
@@ -412,6 +380,44 @@ class App:
         from .display import live_app_html
 
         return live_app_html(self)
+
+
+def end_tree(started: Started, group: cgroups.Cgroup | None) -> None:
+    """Kill a held sandbox (an app, a live game) from its inside out, so that every process
+    is reaped, then close its pipes.
+
+    Killing the namespace's first process (bwrap's child) ends every process in the sandbox
+    and lets the outer bwrap reap them and exit; killing all at once would leave the inner
+    one a zombie that nobody waits for.
+    """
+    process = started.process
+    if process.returncode is None:
+        for child in children(process.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(child, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        status = None
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(process.pid, os.WNOHANG)
+            if pid:
+                break
+            status = None
+            time.sleep(0.02)
+        if status is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            if group is not None:
+                group.kill_all()
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(process.pid, 0)
+        process.returncode = -signal.SIGKILL
+    started._close_status()  # reaped: bwrap wrote its exit code there last (else a leaked fd)
+    with contextlib.suppress(OSError):
+        os.close(started.pidfd)
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 def _last_line(text: str) -> str:

@@ -4,6 +4,7 @@ and the clicks and keys counted in the live views, each stored with the vote."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pandas as pd
@@ -132,4 +133,38 @@ def test_clicks_and_keys_in_the_live_views_are_stored_per_side(tmp_path):
     assert set(stored) == {left_is}
     assert stored[left_is]["clicks"] == 1 and stored[left_is]["keys"] == 2
     assert 0.3 <= stored[left_is]["seconds"] <= 4.0 and stored[left_is]["live"] is False
+    session.close()
+
+
+GAME = (
+    "import pygame\npygame.init()\nscreen = pygame.display.set_mode((320, 240))\n"
+    "clock = pygame.time.Clock()\nwhile True:\n    for event in pygame.event.get():\n"
+    "        if event.type == pygame.QUIT:\n            raise SystemExit\n"
+    "    screen.fill((30, 90, 200))\n    pygame.display.flip()\n    clock.tick(30)\n"
+)
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb not installed (setup-system.sh)")
+def test_a_pygame_side_is_played_in_its_panel_and_the_play_counts_with_the_vote(tmp_path):
+    battles, responses = _one_battle(GAME, "print('no game here')")
+    session = ArenaSession(
+        battles, responses, tmp_path / "votes.sqlite", annotator="ann",
+        executor=sandbox_executor(backend="bwrap", cache=False),
+    )  # fmt: skip
+    assert session.wait_shown(120)
+    game_side = _screen_of(session, "model-a")
+    other = "AB".replace(game_side, "")
+    (widget,) = session._fixed[game_side]["play_box"].children
+    assert session._fixed[other]["play_box"].children == ()
+    # What the canvas sends when Play is pressed and a key is held (the kernel's thread).
+    widget._handle_custom_msg({"type": "play"}, [])
+    _wait(lambda: widget.state == "playing", 60)
+    for down in (True, False, True, False):
+        widget._handle_custom_msg({"type": "key", "code": "ArrowRight", "down": down}, [])
+        time.sleep(0.2)
+    game = widget.game
+    session.click("A")
+    _wait(lambda: not game.alive, 10)  # the next battle (none left) stopped it
+    stored = session.store.votes().iloc[0]["interactions"]
+    assert stored["a"]["keys"] == 2 and stored["a"]["live"] is True
     session.close()

@@ -601,6 +601,22 @@ class LabelingController:
                 counts["seconds"] += min(now - counts["_last"], INTERACTION_GAP_S)
             counts["_last"] = now
 
+    def add_interactions(
+        self, screen: str, *, keys: int, clicks: int, seconds: float, live: bool
+    ) -> None:
+        """Add counts kept elsewhere (a game played live counts its own input on the host)."""
+        item = self.current
+        if item is None or screen not in ("A", "B"):
+            return
+        with self._lock:
+            counts = item.interactions.setdefault(
+                screen, {"clicks": 0, "keys": 0, "seconds": 0.0, "live": False, "_last": None}
+            )
+            counts["keys"] += int(keys)
+            counts["clicks"] += int(clicks)
+            counts["seconds"] += float(seconds)
+            counts["live"] = counts["live"] or bool(live)
+
     # ------------------------------------------------------------------------------------
     # Progress.
 

@@ -62,6 +62,10 @@ function render({ model, el }) {
     const active = document.activeElement;
     if (!(r.contains(target) || r.contains(active))) return;
     if (editable(target) || editable(active)) return;
+    // A game being played takes its keys (arena_kit.web.pygame_live marks its canvas).
+    const playing = (node) =>
+      !!(node && node.closest && node.closest("[data-arena-captures-keys]"));
+    if (playing(target) || playing(active)) return;
     event.preventDefault();
     event.stopPropagation();
     event.stopImmediatePropagation();

@@ -249,6 +249,7 @@ class ArenaSession:
         if not item.ready():
             raise LabelingError("wait until both outputs are shown, then vote")
         self._pending_since = time.perf_counter()
+        self._fold_game_counts(item)
         vote = self.controller.vote(choice, reason=self.reason.value)
         said = {"A": "A is better", "B": "B is better", "tie": "a tie", "both_bad": "both bad"}
         shown_a = vote["model_b"] if vote["swapped"] else vote["model_a"]
@@ -294,6 +295,9 @@ class ArenaSession:
                 self.status.value = message
             if item is None:
                 self.prompt.value = "<b>All done — thank you!</b> No battle is left for you."
+                self._stop_live()
+                for panel in self._fixed.values():
+                    self._close_game(panel)
                 self.panel_a.children = ()
                 self.panel_b.children = ()
                 self._set_buttons(None)
@@ -366,6 +370,7 @@ class ArenaSession:
             )
             actions = widgets.HBox([live, longer, install])
             live_view = widgets.HTML("")
+            play_box = widgets.VBox([])  # a PyGame answer's PlayWidget, made per battle
             panel = {
                 "header": widgets.HTML(f"<div class='arena-side'>Model {screen}</div>"),
                 "answer": answer,
@@ -379,6 +384,7 @@ class ArenaSession:
                 "longer": longer,
                 "install": install,
                 "live_view": live_view,
+                "play_box": play_box,
             }
 
             def current() -> Item | None:
@@ -425,6 +431,7 @@ class ArenaSession:
         panel["answer"].value = self._html(item, turn.answer)
         panel["text"].selected_index = None
         panel["live_view"].value = ""
+        self._close_game(panel)
         for name in ("live", "longer", "install"):
             panel[name].layout.display = "none"
         if turn.code is None or turn.environment is None:
@@ -437,13 +444,36 @@ class ArenaSession:
             self._bind(panel["output"], run, item, panel)
         if turn.environment in _LIVE_KINDS:
             panel["live"].layout.display = None
+        if turn.environment == "pygame":
+            from ..web.pygame_live import PlayWidget
+
+            # Play starts the game from the kernel's own thread (the widget's message).
+            panel["play_box"].children = (PlayWidget(turn.code),)
         panel["box"].selected_index = None
         panel["editor"].value = turn.code
         panel["result"].value = ""
         return (
-            panel["header"], panel["actions"], panel["live_view"], panel["output"],
-            panel["text"], panel["box"],
+            panel["header"], panel["actions"], panel["live_view"], panel["play_box"],
+            panel["output"], panel["text"], panel["box"],
         )  # fmt: skip
+
+    def _close_game(self, panel: dict[str, Any]) -> None:
+        """Stop and close the panel's game widget, after counting how it was played."""
+        for game in panel["play_box"].children:
+            game.close()
+        panel["play_box"].children = ()
+
+    def _fold_game_counts(self, item: Item) -> None:
+        """The games played in this battle's panels count as their side's interactions."""
+        for screen, panel in self._fixed.items():
+            if panel.get("item") is not item:
+                continue
+            for game in panel["play_box"].children:
+                counts = game.interactions
+                self.controller.add_interactions(
+                    screen, keys=counts["keys"], clicks=counts["clicks"],
+                    seconds=counts["seconds"], live=counts["opened"],
+                )  # fmt: skip
 
     # ------------------------------------------------------------------------------------
     # Live apps ("Try it live").
@@ -667,6 +697,8 @@ class ArenaSession:
     def close(self) -> None:
         """Stop background runs and live apps, and close the widgets."""
         self._stop_live()
+        for panel in self._fixed.values():
+            self._close_game(panel)
         self._live_starter.shutdown(wait=False, cancel_futures=True)
         self.controller.close()
         for widget in list(self.iter_widgets()):

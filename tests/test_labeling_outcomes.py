@@ -168,3 +168,41 @@ def test_a_pygame_side_is_played_in_its_panel_and_the_play_counts_with_the_vote(
     stored = session.store.votes().iloc[0]["interactions"]
     assert stored["a"]["keys"] == 2 and stored["a"]["live"] is True
     session.close()
+
+
+def test_a_prompt_with_a_sample_runs_each_program_on_it_and_shows_expected_vs_actual(tmp_path):
+    prompt = (
+        "Given n numbers, print their sum.\n\nInput\nThe first line holds n, the second the "
+        "numbers.\n\nOutput\nPrint the sum.\n\nExamples\nInput\n3\n1 2 3\nOutput\n6\n"
+    )
+    right = "n = int(input())\nprint(sum(map(int, input().split())))"
+    wrong = "n = int(input())\nprint(n)"
+    battles, responses = _one_battle(right, wrong)
+    for messages in responses["messages"]:
+        messages[0]["content"] = prompt
+    session = ArenaSession(
+        battles, responses, tmp_path / "votes.sqlite", annotator="ann",
+        executor=sandbox_executor(backend="bwrap", cache=False),
+    )  # fmt: skip
+    assert session.wait_shown(60)
+    good, bad = _screen_of(session, "model-a"), _screen_of(session, "model-b")
+    # The main run has no input (EOF at once); the sample run is fed the prompt's input.
+    assert "EOFError" in _output(session, good)
+    _wait(lambda: "running on" not in session._fixed[good]["sample"].value)
+    _wait(lambda: "running on" not in session._fixed[bad]["sample"].value)
+    assert "✓ matches the expected output" in session._fixed[good]["sample"].value
+    shown = session._fixed[bad]["sample"].value
+    assert "✗ differs" in shown and "<pre>3\n</pre>" in shown  # what it printed
+    session.close()
+
+
+def test_no_sample_run_without_a_sample_in_the_prompt(tmp_path):
+    battles, responses = _one_battle("print(1)", "print(2)")
+    session = ArenaSession(
+        battles, responses, tmp_path / "votes.sqlite", annotator="ann",
+        executor=sandbox_executor(backend="bwrap", cache=False),
+    )  # fmt: skip
+    assert session.wait_shown(60)
+    assert session.controller.current.samples == {}
+    assert all(panel["sample"].value == "" for panel in session._fixed.values())
+    session.close()

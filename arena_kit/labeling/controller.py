@@ -67,6 +67,11 @@ class Item:
     html: dict[str, str] = field(default_factory=dict)
     """Text → its HTML (redacted, highlighted), made in the background before the battle
     is shown, so that showing it costs no highlighting."""
+    samples: dict[str, Future[RunOutput]] = field(default_factory=dict)
+    """Screen side → the run of its program on the prompt's sample input (when the prompt
+    has one, see :func:`arena_kit.extract.sample_io`)."""
+    sample: tuple[str, str] | None = None
+    """The prompt's ``(sample input, expected output)``, if it shows one."""
     interactions: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Screen side → how the person tried that side's running output (see
     :meth:`LabelingController.record_interaction`)."""
@@ -320,7 +325,9 @@ class LabelingController:
         return item
 
     def start_runs(self, item: Item) -> None:
-        """Start the last turn's main code of both sides (cached by content)."""
+        """Start the last turn's main code of both sides (cached by content), and, when the
+        prompt shows a sample input and its expected output, each side's program on it."""
+        self._start_samples(item)
         for screen in ("A", "B"):
             turns = item.turns(screen)
             if turns and turns[-1].code is not None and turns[-1].environment is not None:
@@ -337,6 +344,27 @@ class LabelingController:
                         item.runs[key] = self.runs.submit(
                             last.code, last.language, last.environment
                         )
+
+    def _start_samples(self, item: Item) -> None:
+        from ..sampleio import sample_io
+        from ..web.execute import is_browser_javascript
+        from .runs import is_program
+
+        if item.samples:
+            return
+        item.sample = sample_io(item.view.prompt)
+        if item.sample is None:
+            return
+        for screen in ("A", "B"):
+            turns = item.turns(screen)
+            last = turns[-1] if turns else None
+            if last is None or last.code is None or not is_program(last.environment):
+                continue
+            if last.environment == "javascript" and is_browser_javascript(last.code):
+                continue  # shown as a page: it reads no input
+            item.samples[screen] = self.runs.submit(
+                last.code, last.language, last.environment, options={"stdin": item.sample[0]}
+            )
 
     def run_turn(self, screen: str, turn: int) -> Future[RunOutput] | None:
         """Run (or return the run of) turn ``turn``'s main code on screen side ``screen``."""

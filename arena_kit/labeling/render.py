@@ -14,7 +14,8 @@ from typing import Any
 from ..blocks import fenced_blocks
 
 __all__ = [
-    "markdown_html", "code_html", "output_html", "ansi_html", "prompt_html", "redact", "STYLE",
+    "markdown_html", "code_html", "output_html", "ansi_html", "prompt_html", "sample_html",
+    "redact", "STYLE",
 ]  # fmt: skip
 
 STYLE = """
@@ -52,6 +53,9 @@ STYLE = """
 .arena-session .arena-thumbs { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr));
   gap: 4px; margin-top: 4px; }
 .arena-session .arena-live { width: 100%; height: 420px; }
+.arena-session .arena-sample-io { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr));
+  gap: 6px; }
+.arena-session .arena-sample-io pre { max-height: 10em; }
 .arena-session .arena-clamp input { display: none; }
 .arena-session .arena-clamp .arena-prompt-text { max-height: 4.4em; overflow: hidden; }
 .arena-session .arena-clamp:has(input:checked) .arena-prompt-text { max-height: none; }
@@ -265,6 +269,33 @@ def output_html(output: Any, *, live: bool = True) -> str:
     if not body and status not in ("running", "queued"):
         body = "<div><i>(no output)</i></div>"
     return f"<div class='arena-out'>{head}{body}</div>"
+
+
+def sample_html(sample: tuple[str, str], output: Any | None) -> str:
+    """The answer run on the prompt's sample input: the input, the expected and the actual
+    output, and whether they match the way judges compare (line by line, trailing spaces
+    ignored). ``output`` None: still running."""
+    from ..sampleio import same_output
+
+    given, expected = sample
+    if output is None:
+        verdict = "<span style='color:#9a6700'>running on the prompt's sample input…</span>"
+        got = ""
+    else:
+        matches = str(output.status) == "ok" and same_output(output.stdout, expected)
+        why = html.escape(output.message or str(output.status))
+        verdict = (
+            "<span style='color:#1a7f37'>✓ matches the expected output</span>"
+            if matches
+            else f"<span style='color:#cf222e'>✗ differs ({why})</span>"
+        )
+        got = f"<div><b>Got</b><pre>{ansi_html(output.stdout or '(nothing)')}</pre></div>"
+    return (
+        "<details class='arena-sample' open><summary><b>On the prompt's sample input:</b> "
+        f"{verdict}</summary><div class='arena-sample-io'>"
+        f"<div><b>Input</b><pre>{html.escape(given)}</pre></div>"
+        f"<div><b>Expected</b><pre>{html.escape(expected)}</pre></div>{got}</div></details>"
+    )
 
 
 def prompt_html(title: str, body: str, *, long: bool) -> str:

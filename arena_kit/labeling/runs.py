@@ -25,6 +25,7 @@ from typing import Any
 from ..schema import ENVIRONMENTS
 
 __all__ = [
+    "is_program",
     "Executor",
     "RunOutput",
     "RunCache",
@@ -152,7 +153,8 @@ def default_executor(**options: Any) -> Executor:
 
     def execute(code: str, language: str | None, environment: str | None, **extra: Any) -> Any:
         chosen = {**options, **extra}
-        if environment is None or (chosen.get("allow_install") and not _visual(environment)):
+        sandbox_only = chosen.get("allow_install") or chosen.get("stdin") is not None
+        if environment is None or (sandbox_only and is_program(environment)):
             from .. import sandbox
 
             return sandbox.run(code, language=language, environment=environment, **chosen)
@@ -163,10 +165,14 @@ def default_executor(**options: Any) -> Executor:
     return execute
 
 
-def _visual(environment: str) -> bool:
+def is_program(environment: str | None) -> bool:
+    """Whether code of ``environment`` is a program the sandbox runs (stdin, an install
+    step), not a page, an app or a game rendered in the browser."""
     from ..web.execute import APP_ENVIRONMENTS, WEB_ENVIRONMENTS
 
-    return environment in WEB_ENVIRONMENTS + APP_ENVIRONMENTS + ("pygame",)
+    return environment is not None and environment not in (
+        WEB_ENVIRONMENTS + APP_ENVIRONMENTS + ("pygame",)
+    )
 
 
 def sandbox_executor(**options: Any) -> Executor:

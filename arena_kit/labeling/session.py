@@ -22,7 +22,7 @@ import ipywidgets as widgets
 
 from .controller import CHOICES, Item, LabelingController, LabelingError
 from .keys import KEYS, KeyListener
-from .render import STYLE, markdown_html, output_html, prompt_html, redact
+from .render import STYLE, markdown_html, output_html, prompt_html, redact, sample_html
 from .runs import RunOutput
 
 if TYPE_CHECKING:
@@ -371,6 +371,7 @@ class ArenaSession:
             actions = widgets.HBox([live, longer, install])
             live_view = widgets.HTML("")
             play_box = widgets.VBox([])  # a PyGame answer's PlayWidget, made per battle
+            sample_view = widgets.HTML("")  # the answer on the prompt's sample input
             panel = {
                 "header": widgets.HTML(f"<div class='arena-side'>Model {screen}</div>"),
                 "answer": answer,
@@ -385,6 +386,7 @@ class ArenaSession:
                 "install": install,
                 "live_view": live_view,
                 "play_box": play_box,
+                "sample": sample_view,
             }
 
             def current() -> Item | None:
@@ -442,6 +444,11 @@ class ArenaSession:
         run = item.runs.get((screen, 0))
         if run is not None:
             self._bind(panel["output"], run, item, panel)
+        panel["sample"].value = ""
+        sampled = item.samples.get(screen)
+        if sampled is not None and item.sample is not None:
+            panel["sample"].value = sample_html(item.sample, None)
+            self._bind_sample(panel["sample"], sampled, item, item.sample)
         if turn.environment in _LIVE_KINDS:
             panel["live"].layout.display = None
         if turn.environment == "pygame":
@@ -454,8 +461,17 @@ class ArenaSession:
         panel["result"].value = ""
         return (
             panel["header"], panel["actions"], panel["live_view"], panel["play_box"],
-            panel["output"], panel["text"], panel["box"],
+            panel["output"], panel["sample"], panel["text"], panel["box"],
         )  # fmt: skip
+
+    def _bind_sample(
+        self, target: widgets.HTML, future: Future[RunOutput], item: Item, sample: tuple[str, str]
+    ) -> None:
+        def done(f: Future[RunOutput]) -> None:
+            if self.controller.current is item:
+                target.value = sample_html(sample, f.result())
+
+        future.add_done_callback(done)
 
     def _close_game(self, panel: dict[str, Any]) -> None:
         """Stop and close the panel's game widget, after counting how it was played."""

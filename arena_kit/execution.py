@@ -205,13 +205,29 @@ def execute_responses(
     return validate(executions, "executions", source="sandbox runs"), updated
 
 
+def has_runnable_code(messages: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether the conversation's last answer holds code the workbench runs (what
+    :func:`plan_jobs` would run): an answer without any has no run, rightly."""
+    from .extract import extract
+
+    found = extract(last_answer(messages))
+    return found.environment is not None and bool(found.code.strip())
+
+
 def check_links(
-    execution_ids: Iterable[Any], executions: pd.DataFrame, *, what: str = "answers", where: str
+    execution_ids: Iterable[Any],
+    executions: pd.DataFrame,
+    *,
+    what: str = "answers",
+    where: str,
+    runnable: Iterable[bool] | None = None,
 ) -> int:
     """Check that answers find their runs in ``executions``; return how many do.
 
     ``execution_ids`` holds one entry per answer (``None`` when it has none). An answer whose
     id is missing, or names a run the table does not hold, would count as "never ran".
+    ``runnable`` (one flag per answer, see :func:`has_runnable_code`) leaves the answers
+    without code out: they have no run, and nothing is missing.
 
     Raises
     ------
@@ -227,6 +243,9 @@ def check_links(
         runnable code have none, so a few are normal; most is not).
     """
     ids = list(execution_ids)
+    if runnable is not None:  # an answer without code and without a run is as it should be
+        flags = list(runnable)
+        ids = [v for v, code in zip(ids, flags, strict=True) if code or not _is_missing(v)]
     known = set(map(str, executions["execution_id"])) if len(executions) else set()
     missing = sum(_is_missing(value) for value in ids)
     dangling = sum(not _is_missing(value) and str(value) not in known for value in ids)
@@ -275,7 +294,10 @@ def outcome_table(
     """
     import pandas as pd
 
-    check_links(responses["execution_id"], executions, what="responses", where="outcome_table()")
+    check_links(
+        responses["execution_id"], executions, what="responses with code",
+        where="outcome_table()", runnable=map(has_runnable_code, responses["messages"]),
+    )  # fmt: skip
 
     joined = responses.merge(
         executions[["execution_id", "status", "language", "environment"]],

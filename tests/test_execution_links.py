@@ -62,7 +62,10 @@ def test_answers_that_name_no_run_are_refused_with_the_fix(runs):
     with pytest.raises(ArenaDataError) as caught:
         outcome_table(executions, unlinked)
     message = str(caught.value)
-    assert "outcome_table()" in message and "none of the 4 responses links to a run" in message
+    assert (
+        "outcome_table()" in message
+        and "none of the 4 responses with code links to a run" in message
+    )
     assert "4 have no execution_id" in message and "execute_responses" in message
     # Ids of another executions table are refused the same way.
     other = responses.assign(execution_id=lambda r: "old-" + r["execution_id"])
@@ -73,7 +76,9 @@ def test_answers_that_name_no_run_are_refused_with_the_fix(runs):
 def test_few_linked_answers_warn_and_count(runs):
     executions, responses = runs
     mostly = responses.assign(execution_id=["x0", None, None, "gone"])
-    with pytest.warns(UnlinkedRunsWarning, match=r"only 1 of 4 responses link .*2 have no"):
+    with pytest.warns(
+        UnlinkedRunsWarning, match=r"only 1 of 4 responses with code link .*2 have no"
+    ):
         table = outcome_table(executions, mostly)
     assert table["no code"].sum() == 3  # still counted, but no longer silently
     # Half linked is not "few": answers without code have no run, and that is normal.
@@ -112,3 +117,18 @@ def test_execute_responses_links_every_answer_with_code_to_its_run():
     statuses = executions.set_index("execution_id")["status"]
     assert (statuses[ids["ok"]], statuses[ids["boom"]]) == ("ok", "runtime_error")
     assert check_links(linked["execution_id"], executions, where="test") == 2
+
+
+def test_answers_without_code_are_not_counted_as_unlinked(runs):
+    """Most answers to a chat prompt hold no code: they have no run, and that is no warning."""
+    executions, responses = runs
+    prose = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Just text."}]
+    chatty = pd.concat(
+        [responses] + [responses.head(1).assign(response_id=f"t{i}", messages=[prose],
+                                                 execution_id=None) for i in range(6)],
+        ignore_index=True,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 4 of 10 link, but the other 6 have nothing to run
+        table = outcome_table(executions, chatty)
+    assert table["no code"].sum() == 6

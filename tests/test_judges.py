@@ -327,7 +327,9 @@ def test_unlinked_runs_are_refused_before_any_judge_is_paid(server, tmp_path, ar
     unlinked = arena["responses"].assign(execution_id=None)
     battles = battle_inputs(arena["votes"], unlinked, executions=arena["executions"])
     llm = LLMJudge(client_for(server, tmp_path), "judge-1")
-    with pytest.raises(ArenaDataError, match="none of the 8 battle sides links to a run") as caught:
+    with pytest.raises(
+        ArenaDataError, match="none of the 5 battle sides with code links to a run"
+    ) as caught:
         bigcodereward(battles, [llm, HeuristicJudge()], arena["votes"], arena["executions"])
     assert "execute_responses" in str(caught.value)
     assert server.requests == [], "nothing may be judged (and paid for) before the check"
@@ -339,9 +341,13 @@ def test_unlinked_runs_are_refused_before_any_judge_is_paid(server, tmp_path, ar
 
 def test_few_linked_runs_warn_once_and_are_still_scored(arena):
     responses = arena["responses"].copy()
-    responses.loc[responses["prompt_id"] != "p1", "execution_id"] = None  # 2 of 8 sides linked
+    responses.loc[responses["prompt_id"] != "p1", "execution_id"] = (
+        None  # 2 of 8 sides linked (7 with code)
+    )
     battles = battle_inputs(arena["votes"], responses, executions=arena["executions"])
-    with pytest.warns(execution.UnlinkedRunsWarning, match="only 2 of 8 battle sides") as caught:
+    with pytest.warns(
+        execution.UnlinkedRunsWarning, match="only 2 of 7 battle sides with code"
+    ) as caught:
         result = bigcodereward(
             battles, HeuristicJudge(), arena["votes"], arena["executions"], n_bootstrap=10
         )

@@ -191,15 +191,17 @@ class Judge(ABC):
             )
         items = _as_battles(battles)
         if mode == "with_execution" and executions is not None:
-            from ..execution import check_links
+            from ..execution import check_links, has_runnable_code
 
             # Before judging (an LLM judge is paid per game): sides that cannot find their run
             # would all be judged "no run", which scores as if the code never ran.
             check_links(
                 [b.execution_id_a for b in items] + [b.execution_id_b for b in items],
                 executions,
-                what="battle sides",
+                what="battle sides with code",
                 where=f"{self.name} judge, with execution",
+                runnable=[has_runnable_code(b.messages_a) for b in items]
+                + [has_runnable_code(b.messages_b) for b in items],
             )
         orders = {"original": (False,), "swapped": (True,), "both": (False, True)}[sides]
         games: list[Game] = [(battle, swapped) for battle in items for swapped in orders]

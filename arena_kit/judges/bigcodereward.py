@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArenaKitError
-from ..execution import UnlinkedRunsWarning, check_links
+from ..execution import UnlinkedRunsWarning, check_links, has_runnable_code
 from .base import Judge
 from .battles import BattleInput
 from .metrics import agreement, execution_lift, position_consistency, score_judge
@@ -137,8 +137,10 @@ def bigcodereward(
         check_links(
             [b.execution_id_a for b in battles] + [b.execution_id_b for b in battles],
             executions,
-            what="battle sides",
+            what="battle sides with code",
             where="bigcodereward(), with execution",
+            runnable=[has_runnable_code(b.messages_a) for b in battles]
+            + [has_runnable_code(b.messages_b) for b in battles],
         )
     frames = []
     for judge in members:

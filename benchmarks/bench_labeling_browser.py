@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import json
 import os
-import secrets
 import statistics
 import sys
 import tempfile
@@ -35,7 +34,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from jupyter_harness import free_port, running_jupyter  # noqa: E402
+from jupyter_harness import open_and_run_all, running_lab  # noqa: E402
 
 from arena_kit.web.browser import CHROMIUM_ARGS  # noqa: E402
 
@@ -89,32 +88,12 @@ def _own_battle(folder: Path) -> None:
 def _lab(folder: Path):
     from playwright.sync_api import sync_playwright
 
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
-        env[name] = str(folder / name.lower())
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(folder / "workspaces")
-    command = [
-        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip",
-        "127.0.0.1", "--port", str(port), "--allow-root", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={folder}", "--LabApp.news_url=None",
-    ]  # fmt: skip
-    with (
-        running_jupyter(
-            command, port=port, token=token, log_path=folder / "jupyter.log", env=env, cwd=folder
-        ) as server,  # fmt: skip
-        sync_playwright() as playwright,
-    ):
+    with running_lab(folder, folder) as lab, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
         )
         page = browser.new_page(viewport={"width": 1400, "height": 900})
-        page.goto(f"{server.url}lab/tree/bench.ipynb?token={token}")
-        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
-        with contextlib.suppress(Exception):
-            page.get_by_role("button", name="No", exact=True).click(timeout=3_000)
-        page.get_by_role("menuitem", name="Run").click()
-        page.get_by_text("Run All Cells", exact=True).click()
+        open_and_run_all(page, lab, "bench.ipynb")
         try:
             yield page
         finally:

@@ -14,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 
 def free_port() -> int:
@@ -58,3 +59,40 @@ def running_jupyter(
             server.kill()
             server.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def running_lab(root: Path, state: Path, *, timeout: float = 60) -> Iterator[SimpleNamespace]:
+    """JupyterLab serving ``root`` on a free loopback port, its settings, runtime and
+    workspace folders under ``state`` (nothing of the user's own JupyterLab is read or
+    written); yields ``url`` (ends in ``/``), ``token`` and ``pid``."""
+    import os
+    import secrets
+    import sys
+
+    port, token = free_port(), secrets.token_hex(16)
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
+        env[name] = str(state / name.lower())
+    env["JUPYTERLAB_WORKSPACES_DIR"] = str(state / "workspaces")
+    command = [
+        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip",
+        "127.0.0.1", "--port", str(port), "--allow-root", f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
+    ]  # fmt: skip
+    with running_jupyter(
+        command, port=port, token=token, log_path=state / "jupyter.log", env=env, cwd=root,
+        timeout=timeout,
+    ) as server:  # fmt: skip
+        yield SimpleNamespace(url=server.url, token=token, pid=server.pid)
+
+
+def open_and_run_all(page: Any, lab: SimpleNamespace, notebook: str) -> None:
+    """Open ``notebook`` in JupyterLab with a Playwright ``page`` and run all its cells once
+    the kernel is idle (the "news?" toast, if it shows, is answered No)."""
+    page.goto(f"{lab.url}lab/tree/{notebook}?token={lab.token}")
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
+    with contextlib.suppress(Exception):
+        page.get_by_role("button", name="No", exact=True).click(timeout=3_000)
+    page.get_by_role("menuitem", name="Run").click()
+    page.get_by_text("Run All Cells", exact=True).click()

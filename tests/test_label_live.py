@@ -9,18 +9,15 @@ vote with the buttons on screen; the clicks and the opened live view are stored 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 import shutil
 import sqlite3
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_harness import free_port, running_jupyter
+from jupyter_harness import open_and_run_all, running_lab
 from test_label_e2e import CHROMIUM, _wait
 
 from arena_kit.web.browser import CHROMIUM_ARGS
@@ -93,32 +90,12 @@ def test_a_person_tries_both_outputs_and_votes_without_scrolling(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     _write_inputs(work)
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
-        env[name] = str(tmp_path / name.lower())
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
-    command = [
-        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip",
-        "127.0.0.1", "--port", str(port), "--allow-root", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
-    ]  # fmt: skip
     shots = Path(os.environ.get("ARENA_KIT_SHOTS", tmp_path))
-    with (
-        running_jupyter(
-            command, port=port, token=token, log_path=tmp_path / "jupyter.log", env=env, cwd=work
-        ) as server,
-        sync_playwright() as playwright,
-    ):
+    with running_lab(work, tmp_path) as lab, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
-            page.goto(f"{server.url}lab/tree/live.ipynb?token={token}")
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)
-            with contextlib.suppress(Exception):
-                page.get_by_role("button", name="No", exact=True).click(timeout=3_000)
-            page.get_by_role("menuitem", name="Run").click()
-            page.get_by_text("Run All Cells", exact=True).click()
+            open_and_run_all(page, lab, "live.ipynb")
             session = page.locator(".arena-session")
             vote_a = session.get_by_role("button", name="A is better")
             _wait(lambda: vote_a.is_visible() and vote_a.is_enabled(), 180, "both outputs")

@@ -377,14 +377,10 @@ def test_play_in_jupyterlab_with_real_keys(tmp_path):
     page (a get_pressed game: only real X input moves it), frames change; JupyterLab's own
     shortcut ``b`` (insert a cell) does not fire while the game has the keys; the counts
     reach the kernel; Stop ends it."""
-    import contextlib
     import json
-    import os
-    import secrets
-    import sys
 
     import nbformat
-    from jupyter_harness import free_port, running_jupyter
+    from jupyter_harness import open_and_run_all, running_lab
     from playwright.sync_api import sync_playwright
 
     from arena_kit.web.browser import CHROMIUM_ARGS
@@ -404,33 +400,13 @@ def test_play_in_jupyterlab_with_real_keys(tmp_path):
         "name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"
     }  # fmt: skip
     nbformat.write(notebook, work / "play.ipynb")
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
-        env[name] = str(tmp_path / name.lower())
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
-    command = [
-        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip",
-        "127.0.0.1", "--port", str(port), "--allow-root", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
-    ]  # fmt: skip
     shot = Path("/tmp/pygame_live_widget.png")
     crash_shot = Path("/tmp/pygame_live_crash.png")
-    with (
-        running_jupyter(
-            command, port=port, token=token, log_path=tmp_path / "jupyter.log", env=env, cwd=work
-        ) as server,
-        sync_playwright() as playwright,
-    ):
+    with running_lab(work, tmp_path) as lab, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         try:
-            page.goto(f"{server.url}lab/tree/play.ipynb?token={token}")
-            page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=90_000)
-            page.get_by_role("menuitem", name="Run").click()
-            page.get_by_text("Run All Cells", exact=True).click()
-            with contextlib.suppress(Exception):  # JupyterLab's "get notified about news?"
-                page.get_by_role("button", name="No", exact=True).click(timeout=3_000)
+            open_and_run_all(page, lab, "play.ipynb")
             play = page.locator(".arena-play-button").first
             play.wait_for(timeout=90_000)
             page.locator(".jp-OutputArea-output", has_text="COUNTS").wait_for(timeout=60_000)

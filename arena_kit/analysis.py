@@ -16,6 +16,7 @@ Definitions used throughout:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ __all__ = [
     "thin_slices",
     "slice_column",
     "describe",
+    "describe_agreement",
     "rank_changes",
+    "slice_order",
 ]
 
 DRAWS = ("tie", "both_bad")
@@ -75,6 +78,7 @@ def vote_shares(votes: pd.DataFrame, by: str = "category") -> pd.DataFrame:
     table.insert(0, "n_votes", total)
     table["draw_rate"] = table["tie"] + table["both_bad"]
     table.index.name = by
+    table.columns.name = None  # the crosstab's "winner" would head the row numbers
     return table.sort_values("n_votes", ascending=False).reset_index()
 
 
@@ -160,9 +164,15 @@ def gold_accuracy(votes: pd.DataFrame, gold: pd.DataFrame) -> pd.DataFrame:
 
 
 def thin_slices(votes: pd.DataFrame, by: str, *, min_votes: int = 100) -> list[str]:
-    """Slice values with fewer than ``min_votes`` votes: read their rankings with care."""
-    counts = slice_column(votes, by).value_counts()
-    return sorted(str(k) for k, v in counts.items() if v < min_votes)
+    """Slice values with fewer than ``min_votes`` votes: read their rankings with care.
+
+    The slices are those :func:`arena_kit.ratings.compare_slices` ranks (language and
+    environment: matched votes only), so ``mixed`` sides or a missing value, which have no
+    leaderboard, are never listed.
+    """
+    from .ratings import iter_slices
+
+    return sorted(name for name, part in iter_slices(votes, by) if len(part) < min_votes)
 
 
 def describe(votes: pd.DataFrame) -> pd.DataFrame:
@@ -186,12 +196,55 @@ def describe(votes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(facts, columns=["fact", "value"])
 
 
-def rank_changes(long: pd.DataFrame, *, base: str = "all") -> pd.DataFrame:
+def describe_agreement(agreement: dict[str, Any]) -> str:
+    """One markdown sentence for :func:`repeat_agreement`'s result (none judged twice: says so,
+    rather than "nan %")."""
+    if not agreement["n_pairs"]:
+        return "No battle was judged more than once, so there is no agreement to measure."
+    return (
+        f"Battles judged more than once: **{agreement['n_battles']}**; agreement "
+        f"**{agreement['agreement']:.1%}** (3-class {agreement['agreement_3class']:.1%}), "
+        f"chance {agreement['chance']:.1%}."
+    )
+
+
+def slice_order(long: pd.DataFrame, *, min_votes: int = 0) -> list[str]:
+    """The slices of :func:`arena_kit.ratings.compare_slices`'s table in reading order: most
+    votes first, and slices with fewer than ``min_votes`` votes (thin) after all the others.
+    The three views keep their own order (all, env_matched, lang_matched)."""
+    sizes = long.groupby("slice", sort=False)["n_votes"].first()
+    if "by" in long and (long["by"] == "view").all():
+        return list(sizes.index)
+    return sorted(sizes.index, key=lambda name: (bool(sizes[name] < min_votes), -sizes[name]))
+
+
+def rank_changes(
+    long: pd.DataFrame,
+    *,
+    base: str = "all",
+    order: Sequence[str] | None = None,
+    slices: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """Ranks per slice side by side (from :func:`arena_kit.ratings.compare_slices`), with the
-    change of each slice's rank against the ``base`` slice (positive = moved up)."""
+    change of each slice's rank against the ``base`` slice (positive = moved up).
+
+    Ranks are integers (``pd.NA`` where a model has no rank in a slice: it had no vote there).
+    Rows follow ``order`` (e.g. the overall leaderboard's models, best first), else the
+    ``base`` slice's ranks; columns follow ``slices`` (e.g. :func:`slice_order`), else their
+    names.
+    """
     ranks = long.pivot_table(index="model", columns="slice", values="rank", aggfunc="first")
-    if base in ranks.columns:
+    ranks = ranks.astype("Int64")
+    ranks.columns.name = None
+    if slices is not None:
+        ranks = ranks[[s for s in slices if s in ranks.columns]]
+    if order is not None:
+        ranks = ranks.reindex([m for m in order if m in ranks.index] +
+                              [m for m in ranks.index if m not in set(order)])  # fmt: skip
+    elif base in ranks.columns:
         ranks = ranks.sort_values(base)
+    if base in ranks.columns:
         for column in [c for c in ranks.columns if c != base]:
             ranks[f"Δ {column}"] = ranks[base] - ranks[column]
+    ranks.index.name = "model"
     return ranks.reset_index()

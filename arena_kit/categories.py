@@ -1,12 +1,15 @@
 """Prompt categories: which of the six BigCodeArena categories a prompt belongs to.
 
-A built-in classifier needs no service: TF-IDF features (word 1-2-grams, character 2-5-grams
-inside words, the words of the prompt's first 200 characters), a small hand-written lexicon per
-category, one feature per named technology (Streamlit, Gradio, React, Pygame, Mermaid, p5.js …)
-and a linear support-vector machine (L2-regularised squared hinge, one-vs-rest,
-balanced class weights) fitted by primal Newton steps. It is trained from the bundled 600 labelled
-AutoCodeArena prompts at first use (about a second) and kept in memory; classifying 1,000
-prompts then takes a fraction of a second. :class:`LLMClassifier` asks a chat model instead.
+A built-in classifier needs no service: a scikit-learn pipeline (:func:`make_pipeline`) of
+TF-IDF features (word 1-2-grams, character 2-5-grams inside words, the words of the prompt's
+first 200 characters), a small hand-written lexicon per category, one feature per named
+technology (Streamlit, Gradio, React, Pygame, Mermaid, p5.js …) and a linear support-vector
+machine (``LinearSVC``: L2-regularised squared hinge, one-vs-rest, balanced class weights). It
+is trained from the 600 labelled AutoCodeArena prompts shipped in the package at first use
+(about a second) and kept in memory. The TF-IDF, the n-gram hashing and the SVM solver used
+to be written here (up to commit bca0a53); the pipeline has the same features and settings,
+and agrees with that classifier's predictions (``tests/fixtures/categories_before_sklearn.json``,
+``tests/test_categories.py``). :class:`LLMClassifier` asks a chat model instead.
 
 The held-out split of the labelled prompts was fixed (and committed) *before* any tuning: it is
 stratified (30 % of every category is held out) and seeded, and it depends on nothing but the
@@ -22,7 +25,6 @@ moved three words out of the web-design lexicon (see ``docs/categories.md``).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import math
@@ -34,12 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import ArenaDataError, ArenaKitError
+from .resources import package_path
 from .schema import CATEGORIES, CATEGORY_LABELS
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
     import scipy.sparse as sp
+    from sklearn.pipeline import Pipeline
 
 __all__ = [
     "DATA_PATH",
@@ -49,6 +53,7 @@ __all__ = [
     "LEXICON_V1",
     "TECH_CUES",
     "Settings",
+    "make_pipeline",
     "CategoryClassifier",
     "Evaluation",
     "CompletionClient",
@@ -63,8 +68,9 @@ __all__ = [
     "score",
 ]
 
-DATA_PATH = Path(__file__).resolve().parent.parent / "data" / "autocodearena-v0" / "prompts.jsonl"
-"""The bundled labelled prompts (``uid``, ``instruction``, ``category``)."""
+DATA_PATH = package_path("autocodearena-v0", "prompts.jsonl")
+"""The labelled prompts shipped in the package (``uid``, ``instruction``, ``category``): the
+600 AutoCodeArena-v0 prompts (Apache-2.0; ``PROVENANCE.md`` beside them)."""
 
 _DATA_ENV = "ARENA_KIT_CATEGORY_DATA"
 SPLIT_SEED = "arena-kit-categories-v1"
@@ -106,7 +112,7 @@ def load_labelled(path: str | Path | None = None) -> pd.DataFrame:
         raise ArenaDataError(
             "the labelled prompts file does not exist",
             source=str(source),
-            fix=f"restore data/autocodearena-v0/prompts.jsonl or set {_DATA_ENV}",
+            fix=f"reinstall arena-kit (it ships the labelled prompts), or set {_DATA_ENV}",
         )
     records, lines = read_jsonl(source)
     rows = []
@@ -338,190 +344,13 @@ _LEXICON_PATTERNS = {category: _compile_cue(pattern) for category, pattern in LE
 _LEXICON_V1_PATTERNS = {c: _compile_cue(pattern) for c, pattern in LEXICON_V1.items()}
 _TECH_PATTERNS = tuple(_compile_cue(pattern) for pattern in TECH_CUES)
 _TOKEN = re.compile(r"\w\w+")
-_HASH_MULTIPLIER = 0x100000001B3  # FNV prime: spreads code points over the 64-bit range
-_HASH_LENGTH_SALT = 0x9E3779B97F4A7C15
-_MASK64 = (1 << 64) - 1
+_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+"""Words of two or more word characters (scikit-learn's default, spelt out)."""
 
 
-def _word_terms(text: str) -> list[str]:
-    words = _TOKEN.findall(text.lower())
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
-
-
-@dataclass
-class _WordBlock:
-    """TF-IDF over word 1-2-grams, with a vocabulary kept as a dict."""
-
-    min_df: int
-    head_chars: int | None = None  # use only the first N characters of each text
-    vocabulary: dict[str, int] | None = None
-    idf: np.ndarray | None = None
-
-    def _terms(self, text: str) -> list[str]:
-        return _word_terms(text if self.head_chars is None else text[: self.head_chars])
-
-    def fit(self, texts: Sequence[str]) -> _WordBlock:
-        import numpy as np
-
-        document_frequency: dict[str, int] = {}
-        for text in texts:
-            for term in set(self._terms(text)):
-                document_frequency[term] = document_frequency.get(term, 0) + 1
-        kept = sorted(t for t, df in document_frequency.items() if df >= self.min_df)
-        self.vocabulary = {t: i for i, t in enumerate(kept)}
-        df = np.array([document_frequency[t] for t in kept], dtype=float)
-        self.idf = np.log((1 + len(texts)) / (1 + df)) + 1
-        return self
-
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        import numpy as np
-
-        assert self.vocabulary is not None and self.idf is not None
-        lookup = self.vocabulary.get
-        columns_of = [
-            [c for c in map(lookup, self._terms(text)) if c is not None] for text in texts
-        ]
-        lengths = np.fromiter(map(len, columns_of), dtype=np.int64, count=len(texts))
-        rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-        cols = np.fromiter(
-            (c for columns in columns_of for c in columns), dtype=np.int64, count=int(lengths.sum())
-        )
-        return _tfidf(rows, cols, len(texts), self.idf)
-
-
-def _char_ngram_hashes(texts: Sequence[str], sizes: range) -> tuple[np.ndarray, np.ndarray]:
-    """(document index, 64-bit hash) of every character n-gram inside space-padded words.
-
-    All texts are processed as one array, so the cost is a few numpy passes whatever their
-    number. An n-gram may start or end with a space (a word boundary) but holds none inside,
-    like scikit-learn's ``char_wb`` analyser.
-    """
-    import numpy as np
-
-    padded = [" " + " ".join(text.lower().split()) + " " for text in texts]
-    joined = "".join(padded)
-    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    lengths = np.array([len(p) for p in padded], dtype=np.int64)
-    document = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-    spaces = np.concatenate([[0], np.cumsum(codes == ord(" "))])
-    total = len(codes)
-    documents: list[np.ndarray] = []
-    hashes: list[np.ndarray] = []
-    rolling = np.zeros(total, dtype=np.uint64)
-    power = 1
-    for n in range(1, sizes.stop):
-        count = total - n + 1
-        if count <= 0:
-            break
-        # rolling[i] = sum_k codes[i + k] * M**k over k < n, wrapping modulo 2**64
-        rolling = rolling[:count] + codes[n - 1 : n - 1 + count] * np.uint64(power)
-        power = (power * _HASH_MULTIPLIER) & _MASK64
-        if n < sizes.start:
-            continue
-        start = np.arange(count)
-        inner_spaces = spaces[np.maximum(start + n - 1, start + 1)] - spaces[start + 1]
-        keep = (inner_spaces == 0) & (document[:count] == document[start + n - 1])
-        if n == 1:
-            keep &= codes[:count] != ord(" ")
-        documents.append(document[:count][keep])
-        hashes.append(rolling[keep] ^ np.uint64((n * _HASH_LENGTH_SALT) & _MASK64))
-    if not hashes:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.uint64)
-    return np.concatenate(documents), np.concatenate(hashes)
-
-
-@dataclass
-class _CharBlock:
-    """TF-IDF over character n-grams, with a vocabulary kept as a sorted array of hashes."""
-
-    min_df: int
-    sizes: range
-    vocabulary: np.ndarray | None = None
-    idf: np.ndarray | None = None
-    _table: tuple[np.ndarray, np.ndarray] | None = None
-
-    def fit(self, texts: Sequence[str]) -> _CharBlock:
-        import numpy as np
-
-        documents, hashes = _char_ngram_hashes(texts, self.sizes)
-        order = np.lexsort((documents, hashes))
-        hashes, documents = hashes[order], documents[order]
-        first = np.ones(len(hashes), dtype=bool)  # the first occurrence of a (hash, document)
-        first[1:] = (hashes[1:] != hashes[:-1]) | (documents[1:] != documents[:-1])
-        unique_hashes, df = np.unique(hashes[first], return_counts=True)
-        keep = df >= self.min_df
-        self.vocabulary = unique_hashes[keep]
-        self._table = None
-        self.idf = np.log((1 + len(texts)) / (1 + df[keep].astype(float))) + 1
-        return self
-
-    def _lookup(self, hashes: np.ndarray) -> np.ndarray:
-        """The column of each hash, -1 for n-grams outside the vocabulary.
-
-        An open-addressing hash table (linear probing, at most a quarter full) built once from
-        the vocabulary: a few vectorised gathers, much cheaper than sorting the n-grams.
-        """
-        import numpy as np
-
-        assert self.vocabulary is not None
-        if self._table is None:
-            size = 1 << max(4, (4 * len(self.vocabulary)).bit_length())
-            table_hash = np.zeros(size, dtype=np.uint64)
-            table_column = np.full(size, -1, dtype=np.int64)
-            for index, value in enumerate(self.vocabulary.tolist()):
-                position = value & (size - 1)
-                while table_column[position] >= 0:
-                    position = (position + 1) & (size - 1)
-                table_hash[position] = value
-                table_column[position] = index
-            self._table = (table_hash, table_column)
-        table_hash, table_column = self._table
-        slots = (hashes & np.uint64(len(table_hash) - 1)).astype(np.int64)
-        result = np.full(len(hashes), -1, dtype=np.int64)
-        pending = np.arange(len(hashes))
-        while len(pending):
-            slot = slots[pending]
-            column = table_column[slot]
-            occupied = column >= 0
-            hit = occupied & (table_hash[slot] == hashes[pending])
-            result[pending[hit]] = column[hit]
-            probe_on = occupied & ~hit  # another n-gram sits here: try the next slot
-            pending = pending[probe_on]
-            slots[pending] = (slot[probe_on] + 1) & (len(table_hash) - 1)
-        return result
-
-    def transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        import numpy as np
-
-        assert self.vocabulary is not None and self.idf is not None
-        documents, hashes = _char_ngram_hashes(texts, self.sizes)
-        if len(self.vocabulary) == 0:
-            documents, columns = documents[:0], documents[:0]
-        else:
-            columns = self._lookup(hashes)
-            known = columns >= 0
-            documents, columns = documents[known], columns[known]
-        return _tfidf(documents, columns.astype(np.int64), len(texts), self.idf)
-
-
-def _tfidf(rows: np.ndarray, cols: np.ndarray, n_rows: int, idf: np.ndarray) -> sp.csr_matrix:
-    """Sub-linear TF (1 + log count) times IDF, each row scaled to unit length.
-
-    ``rows`` and ``cols`` list one entry per occurrence; sorting their combined key counts the
-    occurrences and yields the CSR layout directly.
-    """
-    import numpy as np
-    import scipy.sparse as sp
-
-    n_cols = len(idf)
-    keys, counts = np.unique(rows * n_cols + cols, return_counts=True)
-    row_of, col_of = keys // n_cols, keys % n_cols
-    data = (1 + np.log(counts)) * idf[col_of]
-    norms = np.sqrt(np.bincount(row_of, weights=data * data, minlength=n_rows))
-    norms[norms == 0] = 1
-    data /= norms[row_of]
-    indptr = np.searchsorted(row_of, np.arange(n_rows + 1))
-    return sp.csr_matrix((data, col_of, indptr), shape=(n_rows, n_cols))
+def _head_lowered(text: str, chars: int) -> str:
+    """The first ``chars`` characters of a prompt, lower-cased: the request before its details."""
+    return text[:chars].lower()
 
 
 def _cue_features(texts: Sequence[str], patterns: Sequence[re.Pattern[str]]) -> np.ndarray:
@@ -538,6 +367,16 @@ def _cue_features(texts: Sequence[str], patterns: Sequence[re.Pattern[str]]) -> 
         document = np.searchsorted(starts, positions, side="right") - 1
         counts[:, k] = np.bincount(document, minlength=len(texts))
     return np.log1p(counts)
+
+
+def _scaled_cues(
+    texts: Sequence[str], patterns: Sequence[re.Pattern[str]], scales: Sequence[float]
+) -> sp.csr_matrix:
+    """:func:`_cue_features` times each pattern's weight, as a sparse block of the features."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(_cue_features(list(texts), patterns) * np.asarray(scales))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,8 +406,11 @@ class Settings:
     """Weigh each category inversely to its frequency (helps the rare ones)."""
     temperature: float = 3.0
     """``predict_proba`` is ``softmax(temperature * decision score)``."""
-    max_iter: int = 100
-    """Most active-set (Newton) steps per category."""
+    tol: float = 1e-6
+    """Stopping tolerance of liblinear's dual coordinate descent. Tight: the hand-written
+    solver this replaced solved exactly, and its figures are the reference."""
+    max_iter: int = 100_000
+    """Most passes of liblinear's coordinate descent per category."""
 
 
 def _check_texts(texts: Any, *, what: str = "texts") -> list[str]:
@@ -604,58 +446,95 @@ def _check_texts(texts: Any, *, what: str = "texts") -> list[str]:
     return values
 
 
-def _one_blas_thread() -> contextlib.AbstractContextManager[Any]:
-    """Run BLAS on one thread where threadpoolctl is installed.
+def make_pipeline(settings: Settings | None = None) -> Pipeline:
+    """The classifier as a scikit-learn pipeline: a union of feature blocks, then the SVM.
 
-    The systems solved are a few hundred rows: threads gain nothing there, and on a busy machine
-    OpenBLAS's spinning threads made training ten times slower.
+    Feature blocks (TF-IDF blocks with sub-linear term frequency, smoothed IDF, unit length):
+
+    ``words``
+        word 1- and 2-grams of the whole prompt;
+    ``characters``
+        character 2- to 5-grams inside words (``char_wb``: robust to spelling, identifiers,
+        other languages);
+    ``head_words``
+        word 1- and 2-grams of the first ``head_chars`` characters;
+    ``cues``
+        ``log(1 + matches)`` of each category's lexicon (:data:`LEXICON`) and of each named
+        technology (:data:`TECH_CUES`), scaled by their weights.
+
+    ``svm`` is a linear SVM (L2-regularised squared hinge, one-vs-rest, an intercept that is
+    regularised like the other weights); balanced classes are a sample weight
+    (:meth:`CategoryClassifier.fit`), so that each prompt weighs the same in every
+    one-vs-rest problem.
     """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # an optional speed-up; the results are the same without it
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    import functools
 
-
-def _squared_hinge_newton(
-    gram: np.ndarray, y: np.ndarray, cost: np.ndarray, max_iter: int
-) -> tuple[np.ndarray, bool]:
-    """Minimise 1/2 |w|^2 + sum_i cost_i max(0, 1 - y_i w.x_i)^2 with w = sum_i beta_i x_i.
-
-    Primal Newton steps (Chapelle, 2007): on the current set S of margin violators the optimum
-    solves (K_SS + diag(1 / (2 cost_S))) beta_S = y_S; the step is taken with a line search on
-    the exact objective, and the set is updated until it no longer changes.
-    """
     import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.svm import LinearSVC
 
-    def objective(beta: np.ndarray) -> float:
-        scores = gram @ beta
-        slack = np.maximum(0.0, 1.0 - y * scores)
-        return 0.5 * float(beta @ scores) + float(np.sum(cost * slack**2))
-
-    beta = np.zeros(len(y))
-    active = np.ones(len(y), dtype=bool)
-    current = objective(beta)
-    for _ in range(max_iter):
-        index = np.flatnonzero(active)
-        system = gram[np.ix_(index, index)] + np.diag(1.0 / (2.0 * cost[index]))
-        target = np.zeros(len(y))
-        target[index] = np.linalg.solve(system, y[index])
-        step, value = 1.0, objective(target)
-        while value > current + 1e-12 and step > 1e-6:
-            step /= 2
-            value = objective(beta + step * (target - beta))
-        beta = beta + step * (target - beta)
-        current = value
-        now_active = y * (gram @ beta) < 1.0
-        if np.array_equal(now_active, active) and step == 1.0:
-            return beta, True
-        active = now_active
-    return beta, False
+    s = settings or Settings()
+    if s.lexicon_version not in (1, 2):
+        raise ArenaKitError(f"lexicon_version must be 1 or 2, not {s.lexicon_version!r}")
+    words = {
+        "token_pattern": _TOKEN_PATTERN,
+        "ngram_range": (1, 2),
+        "min_df": s.min_df,
+        "sublinear_tf": True,
+        "dtype": np.float64,
+    }
+    blocks: list[tuple[str, Any]] = [
+        ("words", TfidfVectorizer(**words)),
+        (
+            "characters",
+            TfidfVectorizer(
+                analyzer="char_wb",
+                ngram_range=s.char_sizes,
+                min_df=s.min_df,
+                sublinear_tf=True,
+                dtype=np.float64,
+            ),
+        ),
+    ]
+    if s.head_chars:
+        head = functools.partial(_head_lowered, chars=s.head_chars)
+        blocks.append(("head_words", TfidfVectorizer(preprocessor=head, **words)))
+    lexicon = _LEXICON_PATTERNS if s.lexicon_version == 2 else _LEXICON_V1_PATTERNS
+    patterns: list[re.Pattern[str]] = []
+    scales: list[float] = []  # one scan of the lower-cased texts for both kinds of cue
+    if s.lexicon_weight:
+        patterns += [lexicon[category] for category in CATEGORIES]
+        scales += [s.lexicon_weight] * len(CATEGORIES)
+    if s.tech_weight:
+        patterns += _TECH_PATTERNS
+        scales += [s.tech_weight] * len(_TECH_PATTERNS)
+    if patterns:
+        cues = FunctionTransformer(
+            _scaled_cues, kw_args={"patterns": tuple(patterns), "scales": tuple(scales)}
+        )
+        blocks.append(("cues", cues))
+    svm = LinearSVC(
+        C=s.c,
+        loss="squared_hinge",
+        penalty="l2",
+        dual=True,
+        fit_intercept=True,
+        intercept_scaling=1.0,
+        tol=s.tol,
+        max_iter=s.max_iter,
+        random_state=0,  # liblinear visits the prompts in a shuffled order: a fixed one
+    )
+    return Pipeline([("features", FeatureUnion(blocks)), ("svm", svm)])
 
 
 class CategoryClassifier:
     """TF-IDF features and a linear SVM that map a prompt to one of :data:`CATEGORIES`.
+
+    A thin layer over the scikit-learn pipeline of :func:`make_pipeline` (``.pipeline``
+    once fitted): it checks the input, weighs the classes and reports scores in
+    :data:`CATEGORIES` order.
 
     Parameters
     ----------
@@ -671,46 +550,29 @@ class CategoryClassifier:
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self._blocks: list[_WordBlock | _CharBlock] = []
-        self._weights: np.ndarray | None = None
+        self.pipeline: Pipeline | None = None
+        self._order: list[int] = []
         self.converged = False
 
     def __repr__(self) -> str:
-        state = "fitted" if self._weights is not None else "not fitted"
+        state = "fitted" if self.pipeline is not None else "not fitted"
         return f"CategoryClassifier({self.settings}, {state})"
-
-    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        import numpy as np
-        import scipy.sparse as sp
-
-        parts = [block.transform(texts) for block in self._blocks]
-        s = self.settings
-        lexicon = _LEXICON_PATTERNS if s.lexicon_version == 2 else _LEXICON_V1_PATTERNS
-        patterns, scales = [], []  # one scan of the lower-cased texts for both kinds of cue
-        if s.lexicon_weight:
-            patterns += [lexicon[category] for category in CATEGORIES]
-            scales += [s.lexicon_weight] * len(CATEGORIES)
-        if s.tech_weight:
-            patterns += _TECH_PATTERNS
-            scales += [s.tech_weight] * len(_TECH_PATTERNS)
-        if patterns:
-            parts.append(sp.csr_matrix(_cue_features(texts, patterns) * np.array(scales)))
-        parts.append(sp.csr_matrix(np.ones((len(texts), 1))))  # the intercept's column
-        stacked: sp.csr_matrix = sp.csr_matrix(sp.hstack(parts, format="csr"))
-        return stacked
 
     def fit(self, texts: Iterable[str], labels: Iterable[str]) -> CategoryClassifier:
         """Learn from labelled prompts (every category must have at least one)."""
-        import numpy as np
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.utils.class_weight import compute_sample_weight
 
         values = _check_texts(texts)
-        targets = list(labels)
+        targets = [str(t) for t in labels]
         if len(targets) != len(values):
             raise ArenaDataError(
                 f"{len(values)} texts but {len(targets)} labels",
                 fix="give one label per text",
             )
-        unknown = sorted({str(t) for t in targets} - set(CATEGORIES))
+        unknown = sorted(set(targets) - set(CATEGORIES))
         if unknown:
             raise ArenaDataError(
                 "unknown category label",
@@ -724,50 +586,30 @@ class CategoryClassifier:
                 f"no training prompt for {', '.join(missing)}",
                 fix="train on prompts of all six categories",
             )
-        s = self.settings
-        if s.lexicon_version not in (1, 2):
-            raise ArenaKitError(f"lexicon_version must be 1 or 2, not {s.lexicon_version!r}")
-        self._blocks = [
-            _WordBlock(min_df=s.min_df).fit(values),
-            _CharBlock(min_df=s.min_df, sizes=range(s.char_sizes[0], s.char_sizes[1] + 1)).fit(
-                values
-            ),
-        ]
-        if s.head_chars:
-            self._blocks.append(_WordBlock(min_df=s.min_df, head_chars=s.head_chars).fit(values))
-        x = self._features(values)
-        index = np.array([CATEGORIES.index(t) for t in targets])
-        y = -np.ones((len(values), len(CATEGORIES)))
-        y[np.arange(len(values)), index] = 1.0
-        counts = np.bincount(index, minlength=len(CATEGORIES))
-        sample_weight = (
-            (len(values) / (len(CATEGORIES) * counts))[index] if s.balanced else np.ones(len(index))
-        )
-        cost = s.c * sample_weight
-        # The optimal weights combine the training prompts' feature vectors, W = X^T B (the
-        # representer theorem), so each one-vs-rest problem is solved on the n x n Gram matrix.
-        gram = np.asarray((x @ x.T).toarray())
-        coefficients = np.zeros((len(values), len(CATEGORIES)))
-        self.converged = True
-        with _one_blas_thread():
-            for k in range(len(CATEGORIES)):
-                beta, done = _squared_hinge_newton(gram, y[:, k], cost, s.max_iter)
-                coefficients[:, k] = beta
-                self.converged &= done
-        self._weights = np.asarray(x.T @ coefficients)
+        pipeline = make_pipeline(self.settings)
+        # Balanced weights per prompt (n / (6 * its category's count)), not scikit-learn's
+        # class_weight: in one-vs-rest, liblinear would weigh only the positive side.
+        weights = compute_sample_weight("balanced" if self.settings.balanced else None, targets)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            pipeline.fit(values, targets, svm__sample_weight=weights)
+        self.converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        classes = [str(c) for c in pipeline.named_steps["svm"].classes_]
+        self._order = [classes.index(c) for c in CATEGORIES]
+        self.pipeline = pipeline
         return self
 
     def decision_function(self, texts: Iterable[str]) -> np.ndarray:
         """The SVM score of every category, shape ``(n_texts, 6)`` in CATEGORIES order."""
         import numpy as np
 
-        if self._weights is None:
+        if self.pipeline is None:
             raise ArenaKitError("the classifier is not fitted: call fit(texts, labels) first")
         values = _check_texts(texts)
         if not values:
             return np.zeros((0, len(CATEGORIES)))
-        scores: np.ndarray = np.asarray(self._features(values) @ self._weights)
-        return scores
+        scores = np.asarray(self.pipeline.decision_function(values))
+        return scores[:, self._order]
 
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Category probabilities, shape ``(n_texts, 6)``, rows summing to 1."""
@@ -973,20 +815,18 @@ def score(labels: Sequence[str], predictions: Sequence[str]) -> Evaluation:
             raise ArenaDataError(
                 "unknown category", value=value, fix=f"use one of {', '.join(CATEGORIES)}"
             )
-    matrix = np.zeros((len(CATEGORIES), len(CATEGORIES)), dtype=np.int64)
-    for label, prediction in zip(labels, predictions, strict=True):
-        matrix[position[label], position[prediction]] += 1
-    true_positive = np.diag(matrix).astype(float)
-    predicted = matrix.sum(axis=0)
-    support = matrix.sum(axis=1)
-    precision = np.divide(true_positive, predicted, out=np.zeros(6), where=predicted > 0)
-    recall = np.divide(true_positive, support, out=np.zeros(6), where=support > 0)
-    total = precision + recall
-    f1 = np.divide(2 * precision * recall, total, out=np.zeros(6), where=total > 0)
-    present = support > 0
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    labels, predictions = [str(v) for v in labels], [str(v) for v in predictions]
+    matrix = confusion_matrix(labels, predictions, labels=list(CATEGORIES))
+    # An undefined precision or recall (nothing predicted or labelled so) counts as 0.
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predictions, labels=list(CATEGORIES), zero_division=0.0
+    )
+    present = support > 0  # macro-F1 over the categories the labels hold
     names = pd.Index(list(CATEGORIES))
     return Evaluation(
-        accuracy=float(true_positive.sum() / matrix.sum()),
+        accuracy=float(np.trace(matrix) / matrix.sum()),
         macro_f1=float(f1[present].mean()),
         confusion=pd.DataFrame(
             matrix, index=names.rename("label"), columns=names.rename("predicted")

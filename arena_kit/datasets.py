@@ -8,7 +8,10 @@ source                    function
 ========================  ===================================================================
 BigCodeArena votes        :func:`read_bigcodearena` (``bigcode/bigcodereward`` rows)
 FastChat battles          :func:`read_fastchat` (``model_a, model_b, winner``, JSON/JSONL)
-plain CSV votes           :func:`read_votes` (any table file with ``model_a, model_b, winner``)
+plain CSV votes           :func:`read_votes` (any table file; ``columns=``/``winner_map=`` map
+                          a file's own names and winner spellings)
+Copilot Arena battles     :func:`read_copilot_arena` (``model_a, model_b, acceptedIndex``)
+LMArena human preference  :func:`read_lmarena` (``winner_model_a``/``_b``/``winner_tie`` …)
 AutoCodeArena prompts     :func:`read_autocodearena` (``uid, instruction, category``)
 Arena-Hard-Auto           :func:`read_arena_hard` (``question.jsonl`` + ``<model>.jsonl``)
 your own models' answers  :func:`read_answers` (``prompt, model, answer`` rows, any format)
@@ -24,6 +27,7 @@ import base64
 import binascii
 import contextlib
 import json
+import os
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,11 +46,14 @@ __all__ = [
     "read_bigcodearena",
     "read_fastchat",
     "read_votes",
+    "read_copilot_arena",
+    "read_lmarena",
     "read_autocodearena",
     "read_arena_hard",
     "read_answers",
     "write_table",
     "read_table",
+    "bundled_data",
     "bundled_prompts",
     "bundled_responses",
     "bundled_battles",
@@ -56,8 +63,12 @@ __all__ = [
     "BIGCODEARENA_ENVIRONMENTS",
 ]
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-"""The repository's ``data/`` folder (bundled, read-only data)."""
+DATA_DIR = Path(os.environ.get("ARENA_KIT_DATA") or Path(__file__).resolve().parent.parent / "data")
+"""The repository's ``data/`` folder: the demo's bundled data (the real battles, the
+Arena-Hard answers, the simulated votes), read-only. It is not part of the package: installed
+from a wheel, arena-kit finds it where ``ARENA_KIT_DATA`` points (a copy of that folder), and the
+functions that need it say so (:class:`~arena_kit.errors.ArenaDataError`). The labelled
+AutoCodeArena prompts do ship in the package (:func:`bundled_prompts`)."""
 
 ARENA_HARD_MODELS = ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125")
 
@@ -71,15 +82,218 @@ def read_table(path: str | Path, table: str) -> pd.DataFrame:
     return validate(path, table)
 
 
-def read_votes(path: str | Path, *, source: str | None = None) -> pd.DataFrame:
-    """Votes from any table file with at least ``model_a, model_b, winner`` (CSV included).
+def read_votes(
+    path: str | Path,
+    *,
+    source: str | None = None,
+    columns: Mapping[str, str] | None = None,
+    winner_map: Mapping[Any, str] | None = None,
+) -> pd.DataFrame:
+    """Votes from any table file (JSONL, JSON, CSV, Parquet), in the file's own words.
 
-    Public winner spellings (``vote_model_A``, ``tie (bothbad)``…) are accepted. Rows without a
-    ``source`` get ``source`` (default: the file's name).
+    Parameters
+    ----------
+    path
+        The file. Without ``columns`` it needs ``model_a, model_b, winner``; public winner
+        spellings (``vote_model_A``, ``tie (bothbad)``…) are accepted as they are.
+    source
+        The ``source`` of rows that have none (default: the file's name).
+    columns
+        The file's column names → the votes table's, as ``DataFrame.rename`` takes them, e.g.
+        ``{"left": "model_a", "right": "model_b", "choice": "winner"}``.
+    winner_map
+        The file's winner values → ``model_a``, ``model_b``, ``tie`` or ``both_bad``, e.g.
+        ``{"left": "model_a", "right": "model_b", "tie": "tie"}`` or, for a numeric index,
+        ``{0: "model_a", 1: "model_b"}`` (numbers also match the same numbers written as text,
+        as CSV holds them). Values already spelled as winners pass through.
+
+    Raises
+    ------
+    ArenaDataError
+        A column named in ``columns`` that the file lacks, a needed column missing (naming the
+        file's column that probably holds it and the ``columns=`` to pass), a winner value the
+        map does not cover, or any row that breaks the votes contract — naming the line.
     """
-    frame = validate(path, "votes")
-    frame["source"] = frame["source"].fillna(source or Path(path).name)
+    from .io import read_frame
+    from .schema import WINNERS
+    from .schema import columns as contract
+
+    path = Path(path)
+    renames = dict(columns or {})
+    file_name = {new: old for old, new in renames.items()}
+    specs = contract("votes")
+    raw, lines = read_frame(
+        path,
+        json_columns=[file_name.get(c.name, c.name) for c in specs if c.kind == "json"],
+        kinds={
+            file_name.get(c.name, c.name): c.kind
+            for c in specs
+            if c.kind in ("bool", "int", "float")
+        },
+    )
+    found = [str(c) for c in raw.columns]
+    raw.columns = found
+    _check_renames(renames, found, path)
+    frame = raw.rename(columns=renames)
+    needed = [c for c in ("model_a", "model_b", "winner") if c not in frame.columns]
+    if needed:
+        raise _missing_vote_columns(needed, found, renames, path)
+    if winner_map is not None:
+        frame["winner"] = _map_winners(frame["winner"], winner_map, WINNERS, path, lines)
+    else:
+        _check_winner_words(frame["winner"], WINNERS, path, lines)
+    frame = validate(frame, "votes", source=str(path), line_numbers=lines)
+    frame["source"] = frame["source"].fillna(source or path.name)
     return frame
+
+
+# The names files give the votes' columns, to suggest the ``columns=`` to pass.
+_VOTE_FIELD_NAMES: dict[str, tuple[str, ...]] = {
+    "model_a": ("left", "left_model", "model_left", "modelA", "model_1", "model1", "model_A"),
+    "model_b": ("right", "right_model", "model_right", "modelB", "model_2", "model2", "model_B"),
+    "winner": ("choice", "preference", "vote", "label", "outcome", "acceptedIndex", "result"),
+}
+
+
+def _check_renames(renames: Mapping[str, str], found: list[str], path: Path) -> None:
+    for old, new in renames.items():
+        if old in found:
+            continue
+        if new in found:
+            fix = (
+                f"the mapping goes from the file's name to the table's: pass columns={{{new!r}: "
+                f"{old!r}}}"
+            )
+        else:
+            fix = f"name one of the file's columns: {', '.join(map(repr, found))}"
+        raise ArenaDataError(
+            f"columns= names {old!r}, which the file does not have",
+            source=str(path),
+            column=old,
+            fix=fix,
+        )
+
+
+def _missing_vote_columns(
+    needed: list[str], found: list[str], renames: Mapping[str, str], path: Path
+) -> ArenaDataError:
+    import difflib
+
+    guesses: dict[str, str] = {}
+    for name in needed:
+        free = [c for c in found if c not in renames and c not in guesses.values()]
+        known = [c for c in _VOTE_FIELD_NAMES[name] if c in free]
+        close = difflib.get_close_matches(name, free, n=1, cutoff=0.75)
+        if known or close:
+            guesses[(known or close)[0]] = name
+    if guesses:
+        fix = f"pass read_votes(path, columns={dict(renames) | guesses!r})"
+        if "winner" in guesses.values():
+            fix += " (and winner_map= if its values are not model_a/model_b/tie/both_bad)"
+    else:
+        fix = "pass read_votes(path, columns={'<your column>': '" + needed[0] + "', ...})"
+    return ArenaDataError(
+        f"missing column(s) {', '.join(map(repr, needed))}; found: {', '.join(map(repr, found))}",
+        source=str(path),
+        fix=fix,
+    )
+
+
+# Winner words that files use, to suggest the ``winner_map=`` to pass.
+_WINNER_GUESSES: dict[str, str] = {
+    "left": "model_a", "first": "model_a", "1st": "model_a",
+    "right": "model_b", "second": "model_b", "2nd": "model_b",
+    "draw": "tie", "equal": "tie", "same": "tie", "both_good": "tie",
+    "neither": "both_bad", "bad": "both_bad", "none": "both_bad",
+}  # fmt: skip
+
+
+def _check_winner_words(
+    values: pd.Series, winners: tuple[str, ...], path: Path, lines: Any
+) -> None:
+    """Refuse winner words that are neither winners nor public spellings, suggesting a map.
+
+    Numbers are left to :func:`~arena_kit.schema.validate`, whose message says how to map them.
+    """
+    from .schema import looks_numeric
+
+    unknown: dict[str, int] = {}
+    for position, value in enumerate(values):
+        if value is None or looks_numeric(value) or normalize_winner(value) in winners:
+            continue
+        unknown.setdefault(str(value), position)
+    if not unknown:
+        return
+    first = min(unknown, key=unknown.__getitem__)
+    position = unknown[first]
+    guess = {word: _WINNER_GUESSES.get(word.strip().lower(), "?") for word in sorted(unknown)}
+    shown = ", ".join(f"{k!r}: {v!r}" for k, v in list(guess.items())[:8])
+    raise ArenaDataError(
+        f"winner {first!r} is not a winner name ({len(unknown)} unknown value(s): "
+        f"{', '.join(map(repr, list(unknown)[:8]))})",
+        source=str(path),
+        location=f"line {lines[position]}" if lines is not None else f"row {position + 1}",
+        column="winner",
+        value=first,
+        fix=f"say what each value means: read_votes(path, winner_map={{{shown}}}), each mapped "
+        f"to one of {', '.join(winners)}",
+    )
+
+
+def _number_or_self(value: Any) -> Any:
+    """``0``, ``0.0``, ``'0'`` and ``'0.0'`` as the integer 0 (files write an index each way);
+    anything else unchanged."""
+    if isinstance(value, (bool, list, dict)):
+        return value
+    if isinstance(value, (int, float, str)):
+        try:
+            number = float(value)
+        except ValueError:
+            return value
+        if number.is_integer():
+            return int(number)
+    return value
+
+
+def _map_winners(
+    values: pd.Series,
+    winner_map: Mapping[Any, str],
+    winners: tuple[str, ...],
+    path: Path,
+    lines: Any,
+) -> list[Any]:
+    lookup: dict[Any, str] = {}
+    for key, winner in winner_map.items():
+        target = normalize_winner(winner)
+        if target not in winners:
+            raise ArenaDataError(
+                f"winner_map maps {key!r} to {winner!r}, which is not a winner",
+                source=str(path),
+                column="winner",
+                value=winner,
+                fix=f"map each value to one of {', '.join(winners)}",
+            )
+        lookup[_number_or_self(key)] = target
+        lookup.setdefault(str(key), target)
+    mapped = []
+    for position, value in enumerate(values):
+        key = _number_or_self(value.item() if hasattr(value, "item") else value)
+        if key in lookup or (not isinstance(key, (list, dict)) and str(key) in lookup):
+            mapped.append(lookup.get(key, lookup.get(str(key))))
+        elif value is None or normalize_winner(value) in winners:
+            mapped.append(value)
+        else:
+            shown = sorted({str(v) for v in values if str(v) not in lookup})[:10]
+            where = f"line {lines[position]}" if lines is not None else f"row {position + 1}"
+            raise ArenaDataError(
+                f"winner {value!r} is not in winner_map (values not covered: {', '.join(shown)})",
+                source=str(path),
+                location=where,
+                column="winner",
+                value=value,
+                fix="add every value the file uses to winner_map",
+            )
+    return mapped
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, table: str) -> Path:
@@ -91,6 +305,98 @@ def write_table(frame: pd.DataFrame, path: str | Path, table: str) -> Path:
 
     clean = validate(frame, table, source=f"<{table} to write to {path}>")
     return write_frame(clean, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Copilot Arena and LMArena human-preference releases.
+
+
+def read_copilot_arena(path: str | Path) -> pd.DataFrame:
+    """Votes from Copilot Arena battles (``lmarena/copilot-arena``'s released rows).
+
+    Each row offered two completions (``completion_a`` of ``model_a``, ``completion_b`` of
+    ``model_b``) and the user accepted one: ``acceptedIndex`` 0 means ``model_a`` won, 1
+    ``model_b`` (written ``0.0``/``1.0`` in the CSV release). There are no ties. The release has
+    no ids: ``vote_id`` (and ``battle_id``) are made from each row's content and position. The
+    code context (``prefix``, ``suffix``) and the completions are not kept.
+    """
+    frame = read_votes(
+        path,
+        source="copilot-arena",
+        columns={"acceptedIndex": "winner"},
+        winner_map={0: "model_a", 1: "model_b"},
+    )
+    text = ("prefix", "suffix", "completion_a", "completion_b")
+    return frame[[c for c in frame.columns if c not in text]].reset_index(drop=True)
+
+
+_LMARENA_ONE_HOT = {
+    "winner_model_a": "model_a",
+    "winner_model_b": "model_b",
+    "winner_tie": "tie",
+    "winner_tie (bothbad)": "both_bad",
+}
+
+
+def read_lmarena(path: str | Path) -> pd.DataFrame:
+    """Votes from LMArena's human-preference releases (``lmarena-ai/arena-human-preference-…``).
+
+    Reads both layouts: one-hot outcome columns (``winner_model_a``, ``winner_model_b``,
+    ``winner_tie`` and, when present, ``winner_tie (bothbad)``; exactly one of them is 1 per
+    row) or a ``winner`` column (``model_a``, ``model_b``, ``tie``, ``tie (bothbad)``). ``id``
+    (or ``question_id``) becomes the ``battle_id``, ``judge`` the ``annotator``, a numeric
+    ``tstamp``/``timestamp`` the ``tstamp``. Prompts and responses are not kept.
+
+    Raises
+    ------
+    ArenaDataError
+        No outcome columns, or a row whose one-hot columns do not hold exactly one 1 (naming
+        the line and what it holds).
+    """
+    import pandas as pd
+
+    from .io import read_frame
+
+    path = Path(path)
+    raw, lines = read_frame(path)
+    raw.columns = [str(c) for c in raw.columns]
+    _require(raw, ("model_a", "model_b"), path, "an LMArena preference row")
+    one_hot = [c for c in _LMARENA_ONE_HOT if c in raw.columns]
+    if not one_hot and "winner" not in raw.columns:
+        raise ArenaDataError(
+            "no outcome: neither a 'winner' column nor the one-hot columns "
+            f"{', '.join(_LMARENA_ONE_HOT)} (found: {', '.join(raw.columns)})",
+            source=str(path),
+            fix="pass a human-preference release, or read_votes(path, columns=..., winner_map=...)",
+        )
+    frame = pd.DataFrame({"model_a": raw["model_a"], "model_b": raw["model_b"]})
+    if one_hot:
+        values = raw[one_hot].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy()
+        set_ = values.astype(float) == 1.0
+        bad = set_.sum(axis=1) != 1
+        if bad.any():
+            position = int(bad.nonzero()[0][0])
+            shown = ", ".join(f"{c}={raw[c].iloc[position]}" for c in one_hot)
+            raise ArenaDataError(
+                f"the outcome columns must hold exactly one 1, here: {shown}",
+                source=str(path),
+                location=f"line {lines[position]}" if lines is not None else f"row {position + 1}",
+                column=one_hot[0],
+                fix="drop or correct the row",
+            )
+        frame["winner"] = [_LMARENA_ONE_HOT[one_hot[k]] for k in set_.argmax(axis=1)]
+    else:
+        frame["winner"] = raw["winner"]
+    for name, target in (("id", "battle_id"), ("question_id", "battle_id"), ("judge", "annotator")):
+        if name in raw.columns and target not in frame.columns:
+            frame[target] = raw[name].astype(str)
+    for name in ("tstamp", "timestamp"):
+        if name in raw.columns and "tstamp" not in frame.columns:
+            stamps = pd.to_numeric(raw[name], errors="coerce")
+            if stamps.notna().all():
+                frame["tstamp"] = stamps.astype(float)
+    frame["source"] = "lmarena"
+    return validate(frame, "votes", source=str(path), line_numbers=lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -990,16 +1296,43 @@ def _save_screenshot(value: Any, target: Path, path: Path, where: str) -> Path |
 # The bundled data.
 
 
+def bundled_data(relative: str) -> Path:
+    """The path of a file of the repository's ``data/`` (:data:`DATA_DIR`), e.g.
+    ``"battles/arena-hard-battles.jsonl"``.
+
+    Raises
+    ------
+    ArenaDataError
+        The file is not there: arena-kit was installed without the repository (a wheel holds
+        no demo data); the message says where the data comes from.
+    """
+    path = DATA_DIR / relative
+    if not path.is_file():
+        raise ArenaDataError(
+            "the bundled demo data is not here: it lives in the arena-kit repository's data/ "
+            "folder and is not installed with the package",
+            source=str(path),
+            fix="clone the arena-kit repository and run from it (make demo), or set "
+            "ARENA_KIT_DATA to a copy of its data/ folder; your own data needs none of it",
+        )
+    return path
+
+
 def bundled_prompts() -> pd.DataFrame:
-    """The 600 AutoCodeArena-v0 prompts (real user requests; Apache-2.0, see PROVENANCE.md)."""
-    return read_autocodearena(DATA_DIR / "autocodearena-v0" / "prompts.jsonl")
+    """The 600 AutoCodeArena-v0 prompts (real user requests; Apache-2.0, see PROVENANCE.md).
+
+    Shipped in the package (the category classifier trains on them), so this works from a wheel.
+    """
+    from .resources import package_path
+
+    return read_autocodearena(package_path("autocodearena-v0", "prompts.jsonl"))
 
 
 def bundled_responses() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Arena-Hard-Auto v0.1: 500 real prompts, three real models' answers (prompts, responses)."""
-    folder = DATA_DIR / "arena-hard-v0.1"
     return read_arena_hard(
-        folder / "question.jsonl", [folder / f"{m}.jsonl" for m in ARENA_HARD_MODELS]
+        bundled_data("arena-hard-v0.1/question.jsonl"),
+        [bundled_data(f"arena-hard-v0.1/{m}.jsonl") for m in ARENA_HARD_MODELS],
     )
 
 
@@ -1008,7 +1341,7 @@ def bundled_battles() -> pd.DataFrame:
 
     Read from ``data/battles/arena-hard-battles.jsonl`` (made by ``python -m arena_kit.bundle``).
     """
-    return read_table(DATA_DIR / "battles" / "arena-hard-battles.jsonl", "battles")
+    return read_table(bundled_data("battles/arena-hard-battles.jsonl"), "battles")
 
 
 def battle_responses() -> pd.DataFrame:
@@ -1021,9 +1354,9 @@ def battle_responses() -> pd.DataFrame:
 
 def bundled_battle_votes() -> pd.DataFrame:
     """**Simulated** votes on the bundled real battles (for the judges' offline demo)."""
-    return read_table(DATA_DIR / "simulated" / "arena-hard-battle-votes.jsonl", "votes")
+    return read_table(bundled_data("simulated/arena-hard-battle-votes.jsonl"), "votes")
 
 
 def bundled_votes() -> pd.DataFrame:
     """The bundled **simulated** votes (``source == "simulated"``; :mod:`arena_kit.simulate`)."""
-    return read_table(DATA_DIR / "simulated" / "simulated-votes.jsonl", "votes")
+    return read_table(bundled_data("simulated/simulated-votes.jsonl"), "votes")

@@ -7,6 +7,7 @@ Stages are added as the workbench grows (sandbox runs, ratings, the report).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -15,7 +16,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["run_demo", "data_summary", "read_outcomes", "outcome_changes", "BASELINE_REV"]
+__all__ = [
+    "run_demo",
+    "data_summary",
+    "read_outcomes",
+    "outcome_changes",
+    "BASELINE_REV",
+    "DEMO_DATA",
+]
 
 BASELINE_REV = "0a04488"
 """The tree before issue 13's detection and message rules (its labelled set, no rule yet):
@@ -26,6 +34,20 @@ Outcome = tuple[str | None, str | None, str | None]
 """An answer's ``(environment, status, message)``; all None when nothing in it runs."""
 
 REPORT_DIR = Path("reports") / "demo"
+
+DEMO_DATA: tuple[str, ...] = (
+    "arena-hard-v0.1/question.jsonl",
+    "battles/arena-hard-battles.jsonl",
+    "simulated/simulated-votes.jsonl",
+    "simulated/arena-hard-battle-votes.jsonl",
+)
+"""The files of the repository's ``data/`` the demo reads (not part of the package)."""
+
+WITHOUT_THE_DEMO_DATA = """\
+What the package gives without it: `arena-kit report` on your votes (and your answers, run in
+the sandbox), the category classifier (`arena_kit.categories.classify`), the judges on your
+battles, labeling sessions on your battles (`notebooks/02_label.ipynb`, `ArenaSession`), and
+`arena-kit setup` for the sandbox's runtime. See the README, "Installing the package"."""
 
 
 def data_summary() -> str:
@@ -181,10 +203,17 @@ def run_demo(out_dir: Path = REPORT_DIR) -> int:
     4. how the real battles' environments and statuses changed since the committed baseline
        (see :data:`BASELINE_REV`).
     """
-    from .datasets import DATA_DIR, battle_responses, write_table
+    from .datasets import battle_responses, bundled_data, write_table
+    from .errors import ArenaDataError
     from .io import atomic_path
     from .report import run as run_report
 
+    try:
+        for relative in DEMO_DATA:
+            bundled_data(relative)
+    except ArenaDataError as error:  # installed from a wheel: say where the data is, at once
+        print(f"arena-kit demo: {error}\n\n{WITHOUT_THE_DEMO_DATA}", file=sys.stderr)
+        return 1
     started = time.perf_counter()
     summary = data_summary()
     print(summary)
@@ -201,7 +230,7 @@ def run_demo(out_dir: Path = REPORT_DIR) -> int:
         battle_responses(), out_dir.parent / "demo-inputs" / "battle-responses.parquet", "responses"
     )
     html = run_report(
-        DATA_DIR / "simulated" / "simulated-votes.jsonl",
+        bundled_data("simulated/simulated-votes.jsonl"),
         out_dir,
         responses=responses,
         judges="bundled",

@@ -12,12 +12,13 @@ heterogeneous records such as ``edits`` round-trip exactly.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,13 +172,16 @@ def read_jsonl(path: str | Path) -> tuple[list[dict[str, Any]], list[int]]:
 
 
 def read_frame(
-    path: str | Path, *, json_columns: Iterable[str] = ()
-) -> tuple[pd.DataFrame, list[int] | None]:
+    path: str | Path, *, json_columns: Iterable[str] = (), kinds: Mapping[str, str] | None = None
+) -> tuple[pd.DataFrame, Sequence[int] | None]:
     """Read a table file into a DataFrame.
 
-    Returns the frame and, for JSONL files, the file line of each row (``None`` otherwise).
-    ``json_columns`` names columns that CSV files hold as JSON text (Parquet files written by
-    :func:`write_frame` say so themselves).
+    Returns the frame and, for JSONL and CSV files, the file line where each row starts
+    (``None`` otherwise). ``json_columns`` names columns that CSV files hold as JSON text
+    (Parquet files written by :func:`write_frame` say so themselves). ``kinds`` maps column
+    names to ``"bool"``, ``"int"`` or ``"float"``: CSV holds only text, so those columns' cells
+    are read back as such (``True``/``False`` as written by pandas, ``true``/``false``, ``1``/``0``
+    for booleans); a cell that does not parse stays text, for validation to report with its line.
     """
     import pandas as pd
 
@@ -221,14 +225,86 @@ def read_frame(
     except OSError as error:
         raise _read_error(path, error) from None
     frame = frame.astype(object).where(frame.notna(), None)
+    for column, kind in (kinds or {}).items():
+        parse = _CSV_PARSERS.get(kind)
+        if parse is not None and column in frame.columns:
+            frame[column] = [None if v is None else parse(v) for v in frame[column]]
     for column in json_columns:
         if column in frame.columns:
             try:
                 frame[column] = [_json_or_text(v) for v in frame[column]]
             except RecursionError:
                 raise _too_deep(path) from None
-    # CSV has no types: header line 1, first row line 2 (no embedded newlines assumed).
-    return frame, list(range(2, len(frame) + 2))
+    return frame, _CsvLines(path, len(frame))
+
+
+def _csv_bool(text: str) -> Any:
+    word = text.strip().lower()
+    return {"true": True, "false": False, "1": True, "0": False}.get(word, text)
+
+
+def _csv_int(text: str) -> Any:
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else text
+
+
+def _csv_float(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+_CSV_PARSERS: dict[str, Any] = {"bool": _csv_bool, "int": _csv_int, "float": _csv_float}
+
+
+class _CsvLines(Sequence[int]):
+    """The physical file line where each CSV record starts, found only when asked.
+
+    A quoted field may hold newlines, so record ``k`` is not line ``k + 2``. Only error messages
+    need the lines, so the file is scanned again (with the ``csv`` module, which counts lines
+    as it reads) on the first access, not on every read.
+    """
+
+    def __init__(self, path: Path, n_rows: int) -> None:
+        self._path = path
+        self._n_rows = n_rows
+        self._lines: list[int] | None = None
+
+    def __len__(self) -> int:
+        return self._n_rows
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._lines is None:
+            self._lines = _csv_record_lines(self._path, self._n_rows)
+        return self._lines[index]
+
+
+def _csv_record_lines(path: Path, n_rows: int) -> list[int]:
+    """First physical line of each data record (blank lines skipped, as pandas skips them)."""
+    starts: list[int] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header_seen = False
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except (StopIteration, csv.Error):
+                break
+            if not row:
+                continue
+            if header_seen:
+                starts.append(start)
+            header_seen = True
+    if len(starts) != n_rows:
+        # The csv module read the file differently from pandas (an unusual dialect): fall back
+        # to one line per record rather than name a wrong line.
+        return list(range(2, n_rows + 2))
+    return starts
 
 
 def _read_json(path: Path) -> Any:

@@ -22,7 +22,7 @@ import enum
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -423,7 +423,7 @@ def validate(
     table: str,
     *,
     source: str | None = None,
-    line_numbers: list[int] | None = None,
+    line_numbers: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Check ``data`` against the contract of ``table`` and return a clean DataFrame.
 
@@ -461,7 +461,9 @@ def validate(
     specs = columns(table)
     if isinstance(data, (str, Path)):
         frame, line_numbers = arena_io.read_frame(
-            data, json_columns=[s.name for s in specs if s.kind == "json"]
+            data,
+            json_columns=[s.name for s in specs if s.kind == "json"],
+            kinds={s.name: s.kind for s in specs if s.kind in ("bool", "int", "float")},
         )
         source = source or str(data)
     elif isinstance(data, pd.DataFrame):
@@ -521,6 +523,15 @@ def validate(
                     value=value,
                     fix=f"give every row a {spec.name}",
                 )
+            if table == "votes" and spec.name == "winner" and looks_numeric(value):
+                raise ArenaDataError(
+                    f"the winner is a number ({value!r}), not a name",
+                    source=source,
+                    location=where(position),
+                    column=spec.name,
+                    value=value,
+                    fix=numeric_winner_fix(value),
+                )
             if not _type_ok(spec.kind, value):
                 raise ArenaDataError(
                     f"wrong type: {value!r} is {type(value).__name__}, "
@@ -564,6 +575,34 @@ def validate(
 
     extras = [c for c in frame.columns if c not in names]
     return frame[[s.name for s in specs] + extras]
+
+
+def looks_numeric(value: Any) -> bool:
+    """A number, or text that is one (CSV): a winner given as an index, not a name."""
+    import numpy as np
+
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return True
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+def numeric_winner_fix(value: Any) -> str:
+    """How to say what numeric winners mean (e.g. Copilot Arena's ``acceptedIndex`` 0/1)."""
+    zero, one = ("'0'", "'1'") if isinstance(value, str) else ("0", "1")
+    return (
+        "say what each number means, e.g. datasets.read_votes(path, winner_map={"
+        f"{zero}: 'model_a', {one}: 'model_b'}}) when 0 means model_a won (add the numbers "
+        "for a tie or both bad if the file has them); for a DataFrame: "
+        f"votes['winner'] = votes['winner'].map({{{zero}: 'model_a', {one}: 'model_b'}})"
+    )
 
 
 def _auto_filled(table: str, column: str) -> bool:

@@ -584,12 +584,7 @@ class VoteStore:
         active = self.active_events()
         votes = [e for e in active if e.kind == "vote"]
         by_annotator: Counter[str] = Counter(str(e.annotator) for e in votes)
-        durations = [
-            float(e.payload["duration_s"])
-            for e in votes
-            if isinstance(e.payload.get("duration_s"), (int, float))
-            and not math.isnan(e.payload["duration_s"])
-        ]
+        durations = _durations(votes)
         return {
             "path": str(self.path),
             "schema_version": SCHEMA_VERSION,
@@ -605,16 +600,103 @@ class VoteStore:
             "median_duration_s": _median(durations),
         }
 
+    def by_annotator(self) -> pd.DataFrame:
+        """The store's state per annotator, as a person checks it at a glance.
+
+        Returns
+        -------
+        DataFrame
+            One row per annotator (most votes first), then an ``all`` row when there are
+            several: ``annotator, votes, skips, undone`` (votes and skips withdrawn with undo),
+            ``median_s`` (median seconds per vote; NaN when none was timed), ``first`` and
+            ``last`` (the first and last vote or skip in force, UTC timestamps).
+        """
+        import pandas as pd
+
+        events = self.iter_events()
+        active = self.active_events()
+        columns = ["annotator", "votes", "skips", "undone", "median_s", "first", "last"]
+
+        def row(name: str, mine: list[StoreEvent], undone: int) -> dict[str, Any]:
+            stamps = [e.tstamp for e in mine]
+            durations = _durations([e for e in mine if e.kind == "vote"])
+            median = _median(durations)
+            return {
+                "annotator": name,
+                "votes": sum(e.kind == "vote" for e in mine),
+                "skips": sum(e.kind == "skip" for e in mine),
+                "undone": undone,
+                "median_s": float("nan") if median is None else median,
+                "first": pd.to_datetime(min(stamps), unit="s", utc=True) if stamps else pd.NaT,
+                "last": pd.to_datetime(max(stamps), unit="s", utc=True) if stamps else pd.NaT,
+            }
+
+        names = sorted({str(e.annotator) for e in [*active, *events]})
+        rows = [
+            row(
+                name,
+                [e for e in active if str(e.annotator) == name],
+                sum(e.kind == "retract" and str(e.annotator) == name for e in events),
+            )
+            for name in names
+        ]
+        rows.sort(key=lambda r: (-r["votes"], r["annotator"]))
+        if len(rows) > 1:
+            rows.append(row("all", active, sum(e.kind == "retract" for e in events)))
+        return pd.DataFrame(rows, columns=columns)
+
     def _repr_html_(self) -> str:
+        """A headline (votes, battles, skips, winners) and :meth:`by_annotator` as a table."""
         import html
 
         info = self.summary()
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
-            f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
-            for k, v in info.items()
+        table = self.by_annotator()
+        winners = info["winners"]
+        mix = " · ".join(
+            f"{label} {winners.get(key, 0)}"
+            # The stored sides, not the panels: model_a may have been shown on the right.
+            for key, label in (("model_a", "model_a"), ("model_b", "model_b"), ("tie", "tie"),
+                               ("both_bad", "both bad"))
+        )  # fmt: skip
+        headline = (
+            f"<b>{info['votes']:,} vote{'s' * (info['votes'] != 1)}</b> on "
+            f"{info['battles_voted']:,} battle{'s' * (info['battles_voted'] != 1)} · "
+            f"{info['skips']:,} skipped · {info['retracted']:,} undone · "
+            f"{len(info['annotators'])} annotator{'s' * (len(info['annotators']) != 1)}"
+            + (f" · winners: {mix}" if info["votes"] else "")
         )
-        return f"<table>{rows}</table>"
+        if info["repeats"] or info["gold"]:
+            headline += f" · {info['repeats']} repeat, {info['gold']} gold"
+        cells = {
+            "annotator": lambda v: html.escape(str(v)),
+            "votes": lambda v: f"{v:,}",
+            "skips": lambda v: f"{v:,}",
+            "undone": lambda v: f"{v:,}",
+            "median_s": lambda v: "—" if v != v else f"{v:,.1f}",
+            "first": lambda v: "—" if v is None or v != v else f"{v:%Y-%m-%d %H:%M}",
+            "last": lambda v: "—" if v is None or v != v else f"{v:%Y-%m-%d %H:%M}",
+        }
+        heads = ["annotator", "votes", "skips", "undone", "median s per vote", "first (UTC)",
+                 "last (UTC)"]  # fmt: skip
+        left = " style='text-align:left'"  # a name reads from the left
+        head = "".join(f"<th{left if h == 'annotator' else ''}>{h}</th>" for h in heads)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td{left if c == 'annotator' else ''}>{cells[c](r[c])}</td>" for c in cells)
+            + "</tr>"
+            for r in table.to_dict("records")
+        )
+        empty = "" if len(table) else "<p>No vote, skip or undo yet.</p>"
+        return (
+            f"<div class='arena-store'><p>{headline}<br><code>{html.escape(str(self.path))}"
+            f"</code></p>{empty}"
+            + (
+                f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                if len(table)
+                else ""
+            )
+            + "</div>"
+        )
 
 
 _PLAIN_TYPES: dict[str, tuple[type, ...]] = {
@@ -683,6 +765,16 @@ def _event(row: tuple[Any, ...]) -> StoreEvent:
         tstamp=float(tstamp),
         payload=json.loads(payload),
     )
+
+
+def _durations(votes: list[StoreEvent]) -> list[float]:
+    """The seconds the votes took, where they were timed."""
+    return [
+        float(e.payload["duration_s"])
+        for e in votes
+        if isinstance(e.payload.get("duration_s"), (int, float))
+        and not math.isnan(e.payload["duration_s"])
+    ]
 
 
 def _median(values: list[float]) -> float | None:

@@ -2,13 +2,19 @@
 
 Usage::
 
-    .venv/bin/python benchmarks/bench_ratings.py            # the three cases, ~5-10 minutes
+    .venv/bin/python benchmarks/bench_ratings.py            # the three cases + (t), ~5-10 min
     .venv/bin/python benchmarks/bench_ratings.py --quick    # case (a) only, fewer repeats
+    .venv/bin/python benchmarks/bench_ratings.py --cases bt # (b) and the trust figures
     .venv/bin/python benchmarks/bench_ratings.py --json out.json
 
 Cases: (a) 10 models / 5,000 votes, (b) 50 models / 1,000,000 votes, (c) 200 models /
-1,000,000 votes. Every timing is "point fit + 100 bootstrap rounds, starting from the votes
-DataFrame" (aggregation included), the median of several runs in this one process, as wall
+1,000,000 votes; (t) the leaderboards-you-can-trust figures on case (b)'s votes with 8 controls
+(5 continuous style differences, 3 execution differences in {-1, 0, 1}, computed before the
+clock starts), a display side and 100 annotators: the plain point fit + 100 rounds again, the
+controlled point fit + 100 score-bootstrap rounds, the same clustered by annotator, and the
+audit with 100 rounds and leave-one-out refits for the 100 annotators. Every timing of (a)-(c)
+is "point fit + 100 bootstrap rounds, starting from the votes DataFrame" (aggregation
+included), the median of several runs in this one process, as wall
 time and as CPU time of the process (the better measure when other jobs load the machine;
 arena_kit's fit runs on one thread).
 
@@ -334,6 +340,71 @@ def run_case(case: str, repeats: int, extra_rounds: int) -> dict[str, Any]:
     return report
 
 
+CONTROLS = ["length", "headers", "lists", "bold", "code_blocks", "ran_ok", "visual", "timeout"]
+
+
+def trust_votes(seed: int = 1) -> pd.DataFrame:
+    """Case (b)'s votes with precomputed controls, a display side and 100 annotators."""
+    votes = make_votes(*CASES["b"], seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    for name in CONTROLS[:5]:
+        votes[name] = rng.uniform(-1.0, 1.0, len(votes))
+    for name in CONTROLS[5:]:
+        votes[name] = rng.integers(-1, 2, len(votes)).astype(float)
+    votes["swapped"] = rng.random(len(votes)) < 0.5
+    names = np.array([f"annotator-{k:03d}" for k in range(100)], dtype=object)
+    votes["annotator"] = names[rng.integers(0, 100, len(votes))]
+    return votes
+
+
+def run_trust(repeats: int) -> dict[str, Any]:
+    from arena_kit.ratings import audit, fit_bradley_terry
+
+    votes = trust_votes()
+    fit_bradley_terry(votes.head(2000), controls=CONTROLS, n_bootstrap=5)  # warm imports
+    audit(votes.head(5000))
+    report: dict[str, Any] = {"case": "t", "n_models": 50, "n_votes": len(votes)}
+    report["plain_point_plus_100_s"], _ = timed(
+        lambda: fit_bradley_terry(votes, n_bootstrap=100, seed=0), repeats
+    )
+    report["controlled_point_plus_100_s"], result = timed(
+        lambda: fit_bradley_terry(votes, controls=CONTROLS, n_bootstrap=100, seed=0), repeats
+    )
+    report["controlled_clustered_s"], _ = timed(
+        lambda: fit_bradley_terry(
+            votes, controls=CONTROLS, n_bootstrap=100, seed=0, cluster="annotator"
+        ),
+        repeats,
+    )
+    report["audit_100_rounds_100_annotators_s"], table = timed(
+        lambda: audit(votes, n_bootstrap=100), repeats
+    )
+    report["fired"] = [str(p) for p in table.loc[table["fired"], "probe"]]
+    report["max_abs_control"] = float(result.controls["coefficient"].abs().max())
+    return report
+
+
+def print_trust(report: dict[str, Any]) -> None:
+    print(f"\n### (t) 50 models / {report['n_votes']:,} votes, 8 controls, 100 annotators\n")
+    print("| what | wall / CPU s | goal |")
+    print("|---|---|---|")
+    rows = [
+        ("plain point fit + 100 bootstrap rounds", "plain_point_plus_100_s", "≤ 0.3"),
+        ("controlled point fit + 100 score-bootstrap rounds", "controlled_point_plus_100_s",
+         "≤ 1"),
+        ("… clustered by annotator", "controlled_clustered_s", "—"),
+        ("audit, 100 rounds, 100 annotators left out in turn",
+         "audit_100_rounds_100_annotators_s", "≤ 3"),
+    ]  # fmt: skip
+    for label, key, goal in rows:
+        print(f"| {label} | {_fmt(report[key])} | {goal} |")
+    print(
+        f"\nprobes fired on these synthetic votes: {', '.join(report['fired']) or 'none'} "
+        f"(no control has an effect here: largest coefficient {report['max_abs_control']:.2f} "
+        "Elo)"
+    )
+
+
 def _fmt(pair: Any, digits: int = 3) -> str:
     wall, cpu = pair
     return f"{wall:.{digits}f} / {cpu:.{digits}f}"
@@ -380,7 +451,7 @@ def print_report(report: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="case (a) only, 3 repeats")
-    parser.add_argument("--cases", default="abc", help="which cases, e.g. 'ab'")
+    parser.add_argument("--cases", default="abct", help="which cases, e.g. 'ab' or 'bt'")
     parser.add_argument("--repeats", type=int, default=5, help="runs per median (default 5)")
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -398,8 +469,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     reports = []
     for case in cases:
-        report = run_case(case, repeats, 3)
-        print_report(report)
+        if case == "t":
+            report = run_trust(repeats)
+            print_trust(report)
+        else:
+            report = run_case(case, repeats, 3)
+            print_report(report)
         reports.append(report)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     if args.json:

@@ -94,3 +94,59 @@ def test_rank_changes():
     )
     table = analysis.rank_changes(long).set_index("model")
     assert table.loc["x", "Δ env_matched"] == -1 and table.loc["y", "Δ env_matched"] == 1
+
+
+def test_vote_shares_has_no_stray_header_over_the_rows():
+    # The crosstab's "winner" used to head the row numbers of every table shown.
+    table = analysis.vote_shares(SMALL, "category")
+    assert table.columns.name is None
+    assert list(table.columns[:3]) == ["category", "n_votes", "share"]
+
+
+def test_thin_slices_are_the_ranked_slices_only():
+    # "mixed" (3 votes: b2 twice, b4) has no leaderboard: compare_slices ranks matched votes.
+    assert analysis.thin_slices(SMALL, "language", min_votes=4) == ["html", "python"]
+    assert analysis.thin_slices(SMALL, "language", min_votes=2) == ["html"]
+
+
+def test_describe_agreement_says_when_nothing_was_judged_twice():
+    once = SMALL.drop_duplicates("battle_id")
+    text = analysis.describe_agreement(analysis.repeat_agreement(once))
+    assert "No battle was judged more than once" in text and "nan" not in text
+    text = analysis.describe_agreement(analysis.repeat_agreement(SMALL))
+    assert "**2**" in text and "**50.0%**" in text and "(3-class 100.0%)" in text
+
+
+def _long(rows):
+    return pd.DataFrame(rows, columns=["by", "slice", "n_votes", "model", "rank", "thin"])
+
+
+def test_slice_order_puts_thin_slices_last_and_keeps_the_views_order():
+    long = _long(
+        [("category", "web_design", 90, "x", 1, False), ("category", "diagram_creation", 8,
+          "x", 1, True), ("category", "game_development", 60, "x", 1, False),
+         ("category", "creative_coding", 120, "x", 1, False)]
+    )  # fmt: skip
+    assert analysis.slice_order(long) == [
+        "creative_coding", "web_design", "game_development", "diagram_creation"
+    ]  # fmt: skip
+    # Thin slices (fewer than min_votes) go last, however they compare among the others.
+    small_first = long.assign(n_votes=[90, 200, 60, 10])
+    assert analysis.slice_order(small_first, min_votes=50) == [
+        "diagram_creation", "web_design", "game_development", "creative_coding"
+    ]  # fmt: skip
+    views = _long([("view", v, n, "x", 1, False) for v, n in
+                   (("all", 10), ("env_matched", 4), ("lang_matched", 6))])  # fmt: skip
+    assert analysis.slice_order(views, min_votes=5) == ["all", "env_matched", "lang_matched"]
+
+
+def test_rank_changes_are_integers_in_the_given_order_with_missing_ranks():
+    long = _long(
+        [("category", "a", 50, "x", 2, False), ("category", "a", 50, "y", 1, False),
+         ("category", "a", 50, "z", 3, False), ("category", "b", 20, "x", 1, True),
+         ("category", "b", 20, "y", 2, True)]
+    )  # fmt: skip
+    table = analysis.rank_changes(long, base="", order=["z", "x", "y"], slices=["b", "a"])
+    assert list(table["model"]) == ["z", "x", "y"] and list(table.columns) == ["model", "b", "a"]
+    assert str(table["a"].dtype) == "Int64" and table["a"].tolist() == [3, 2, 1]
+    assert table["b"].isna().tolist() == [True, False, False]  # z had no vote in b

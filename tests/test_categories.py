@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import collections
 import hashlib
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -126,6 +128,65 @@ def test_fitting_is_deterministic(labelled, split, heldout_model):
     sample = list(labelled["instruction"][:50])
     assert np.array_equal(other.decision_function(sample), heldout_model.decision_function(sample))
     assert heldout_model.converged
+
+
+# ---------------------------------------------------------------------------------------------
+# The scikit-learn pipeline against the hand-written classifier it replaced.
+
+# The old classifier's predictions, saved before its TF-IDF, n-gram hashing and SVM solver were
+# replaced by scikit-learn (same features, same settings).
+BEFORE = json.loads(
+    (Path(__file__).parent / "fixtures" / "categories_before_sklearn.json").read_text("utf-8")
+)
+
+
+def _agreement(expected: dict[str, str], texts: pd.Series, model) -> float:
+    predicted = model.classify(texts.loc[list(expected)])
+    return float(np.mean([p == e for p, e in zip(predicted, expected.values(), strict=True)]))
+
+
+@pytest.mark.slow
+def test_agrees_with_the_hand_written_classifier_on_the_training_prompts(labelled, heldout_model):
+    texts = labelled.set_index("uid")["instruction"]
+    expected = BEFORE["trained_on_training_part"]["predictions"]
+    assert len(expected) == 420
+    assert _agreement(expected, texts, heldout_model) >= 0.98
+    everything = BEFORE["default_classifier"]["predictions"]
+    assert len(everything) == 600
+    assert _agreement(everything, texts, categories.default_classifier()) >= 0.98
+
+
+@pytest.mark.slow
+def test_agrees_with_the_hand_written_classifier_on_prompts_neither_saw():
+    """The stronger check: 500 unlabelled Arena-Hard prompts, outside both training sets."""
+    from arena_kit.datasets import bundled_responses
+
+    prompts, _ = bundled_responses()
+    expected = BEFORE["default_classifier_arena_hard"]["predictions"]
+    assert len(expected) == 500
+    texts = prompts.set_index("prompt_id")["instruction"]
+    assert _agreement(expected, texts, categories.default_classifier()) >= 0.98
+
+
+def test_the_classifier_is_a_scikit_learn_pipeline():
+    from sklearn.pipeline import Pipeline
+    from sklearn.svm import LinearSVC
+
+    model = categories.default_classifier()
+    assert isinstance(model.pipeline, Pipeline)
+    assert isinstance(model.pipeline.named_steps["svm"], LinearSVC)
+    blocks = [name for name, _ in model.pipeline.named_steps["features"].transformer_list]
+    assert blocks == ["words", "characters", "head_words", "cues"]
+    # Scores come back in CATEGORIES order, whatever order scikit-learn keeps its classes in.
+    scores = model.decision_function(list(OBVIOUS))
+    assert [CATEGORIES[i] for i in scores.argmax(axis=1)] == list(OBVIOUS.values())
+    assert model.converged
+    first = categories.make_pipeline(FIRST_SETTINGS).named_steps["features"].transformer_list
+    assert [n for n, _ in first] == ["words", "characters", "head_words", "cues"]
+    bare = categories.make_pipeline(
+        categories.Settings(lexicon_weight=0, tech_weight=0, head_chars=0)
+    )
+    assert [n for n, _ in bare.named_steps["features"].transformer_list] == ["words", "characters"]
 
 
 def test_evaluate_needs_labels_with_texts():
@@ -252,18 +313,6 @@ def test_lexicon_version_is_checked():
         categories.CategoryClassifier(categories.Settings(lexicon_version=3)).fit(
             ["a", "b", "c", "d", "e", "f"], list(CATEGORIES)
         )
-
-
-def test_char_ngram_lookup_matches_a_sorted_search(heldout_model):
-    block = next(b for b in heldout_model._blocks if isinstance(b, categories._CharBlock))
-    _, hashes = categories._char_ngram_hashes(
-        ["Some brand new text, Zyxwv!", "mermaid"], range(2, 6)
-    )
-    vocabulary = block.vocabulary
-    position = np.minimum(np.searchsorted(vocabulary, hashes), len(vocabulary) - 1)
-    expected = np.where(vocabulary[position] == hashes, position, -1)
-    assert np.array_equal(block._lookup(hashes), expected)
-    assert (expected >= 0).any() and (expected < 0).any()
 
 
 def test_load_labelled_reports_bad_files(tmp_path):

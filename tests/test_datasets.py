@@ -169,7 +169,7 @@ def test_arena_hard_old_layout_and_unknown_question(tmp_path):
     assert responses["messages"][0][1] == {"role": "assistant", "content": "Hello"}
 
 
-@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv"])
 def test_round_trip_loses_nothing(tmp_path, suffix, imported):
     for table, frame in [
         ("votes", imported.votes),
@@ -186,9 +186,10 @@ def test_round_trip_of_simulated_votes_with_edits(tmp_path):
     votes = datasets.bundled_votes().head(50).copy()
     votes.at[3, "edits"] = [{"side": "a", "code_hash": "abc", "status": "ok"}]
     votes.at[4, "reason"] = "A's page actually works — B's is blank"
-    for suffix in (".jsonl", ".parquet"):
+    for suffix in (".jsonl", ".parquet", ".csv"):
         path = datasets.write_table(votes, tmp_path / f"votes{suffix}", "votes")
         pd.testing.assert_frame_equal(datasets.read_table(path, "votes"), votes)
+        pd.testing.assert_frame_equal(datasets.read_votes(path), votes)
 
 
 def test_write_table_refuses_bad_rows_and_writes_nothing(tmp_path):
@@ -377,3 +378,111 @@ def test_read_answers_missing_columns_name_what_was_looked_for_and_the_alias(tmp
 def test_read_answers_bad_rows_name_the_line_and_column(tmp_path, rows, expected):
     with pytest.raises(ArenaDataError, match=expected):
         datasets.read_answers(_write_jsonl(tmp_path / "a.jsonl", rows))
+
+
+# ---------------------------------------------------------------------------------------------
+# Any vote file, no hand-built columns (issue 16, item 6). Fixtures: tests/fixtures/arenas/.
+
+ARENAS = Path(__file__).parent / "fixtures" / "arenas"
+
+
+def test_read_votes_maps_a_files_own_columns_and_winner_words():
+    votes = datasets.read_votes(
+        ARENAS / "left_right.csv",
+        columns={"left": "model_a", "right": "model_b", "choice": "winner"},
+        winner_map={"left": "model_a", "right": "model_b", "tie": "tie"},
+    )
+    assert votes[["model_a", "model_b", "winner"]].values.tolist() == [
+        ["lab-a", "lab-b", "model_a"],
+        ["lab-b", "lab-c", "model_b"],
+        ["lab-c", "lab-a", "tie"],
+    ]
+    assert set(votes["source"]) == {"left_right.csv"}
+
+
+def test_read_votes_errors_say_what_to_pass():
+    with pytest.raises(ArenaDataError) as error:
+        datasets.read_votes(ARENAS / "left_right.csv")
+    assert "columns={'left': 'model_a', 'right': 'model_b', 'choice': 'winner'}" in str(error.value)
+    with pytest.raises(ArenaDataError, match=r"pass columns=\{'left': 'model_a'\}"):
+        datasets.read_votes(ARENAS / "left_right.csv", columns={"model_a": "left"})
+    named = {"left": "model_a", "right": "model_b", "choice": "winner"}
+    with pytest.raises(ArenaDataError) as error:
+        datasets.read_votes(ARENAS / "left_right.csv", columns=named)
+    assert "line 2" in str(error.value)
+    # 'tie' is already a winner: only the file's own words need mapping.
+    assert "winner_map={'left': 'model_a', 'right': 'model_b'}" in str(error.value)
+    with pytest.raises(ArenaDataError, match=r"line 3: column 'winner': winner 'right' is not in"):
+        datasets.read_votes(
+            ARENAS / "left_right.csv", columns=named, winner_map={"left": "model_a"}
+        )
+    with pytest.raises(ArenaDataError, match="maps 'left' to 'first', which is not a winner"):
+        datasets.read_votes(ARENAS / "left_right.csv", columns=named, winner_map={"left": "first"})
+
+
+def test_a_numeric_index_winner_is_mapped_in_any_spelling(tmp_path):
+    rows = "modelA,modelB,acceptedIndex\nx,y,0\nx,y,1.0\ny,x,0.0\n"
+    (tmp_path / "index.csv").write_text(rows)
+    with pytest.raises(ArenaDataError) as error:
+        datasets.read_votes(tmp_path / "index.csv", columns={"modelA": "model_a",
+                            "modelB": "model_b", "acceptedIndex": "winner"})  # fmt: skip
+    assert "the winner is a number" in str(error.value) and "winner_map=" in str(error.value)
+    votes = datasets.read_votes(
+        tmp_path / "index.csv",
+        columns={"modelA": "model_a", "modelB": "model_b", "acceptedIndex": "winner"},
+        winner_map={0: "model_a", 1: "model_b"},
+    )
+    assert votes["winner"].tolist() == ["model_a", "model_b", "model_a"]
+
+
+def test_copilot_arena_battles(tmp_path):
+    votes = datasets.read_copilot_arena(ARENAS / "copilot_arena.csv")
+    assert votes[["model_a", "model_b", "winner"]].values.tolist() == [
+        ["coder-one", "coder-two", "model_a"],
+        ["coder-two", "coder-three", "model_b"],
+        ["coder-three", "coder-one", "model_b"],
+        ["coder-one", "coder-three", "model_a"],
+    ]
+    assert set(votes["source"]) == {"copilot-arena"} and votes["vote_id"].is_unique
+    assert "prefix" not in votes.columns and "completion_a" not in votes.columns
+    # Fields span several lines: a bad row is named by the line it starts on.
+    text = (ARENAS / "copilot_arena.csv").read_text()
+    broken = text.replace("coder-one,coder-three,0.0", "coder-one,coder-three,2.0")
+    path = tmp_path / "broken_copilot.csv"
+    path.write_text(broken)
+    with pytest.raises(ArenaDataError, match=r"line 11: column 'winner': winner '2.0'"):
+        datasets.read_copilot_arena(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("lmarena_one_hot.csv", ["model_a", "model_b", "tie"]),
+        ("lmarena_both_bad.jsonl", ["both_bad", "model_a"]),
+        ("lmarena_winner.jsonl", ["model_b", "both_bad"]),
+    ],
+)
+def test_lmarena_human_preference_layouts(name, expected):
+    votes = datasets.read_lmarena(ARENAS / name)
+    assert votes["winner"].tolist() == expected
+    assert set(votes["source"]) == {"lmarena"}
+    if name == "lmarena_both_bad.jsonl":
+        assert votes["annotator"].tolist() == ["user-7", "user-8"]
+        assert votes["battle_id"].tolist() == ["q1", "q2"]
+        assert votes["tstamp"].tolist() == [1714000000.0, 1714000060.0]
+
+
+def test_lmarena_rows_with_no_or_two_outcomes_are_refused(tmp_path):
+    rows = [
+        {"id": 1, "model_a": "a", "model_b": "b", "winner_model_a": 1, "winner_model_b": 0,
+         "winner_tie": 0},
+        {"id": 2, "model_a": "a", "model_b": "b", "winner_model_a": 1, "winner_model_b": 1,
+         "winner_tie": 0},
+    ]  # fmt: skip
+    path = tmp_path / "pref.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(ArenaDataError, match=r"line 2: .*exactly one 1.*winner_model_b=1"):
+        datasets.read_lmarena(path)
+    (tmp_path / "none.jsonl").write_text(json.dumps({"model_a": "a", "model_b": "b"}))
+    with pytest.raises(ArenaDataError, match="no outcome"):
+        datasets.read_lmarena(tmp_path / "none.jsonl")

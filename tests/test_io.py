@@ -91,3 +91,66 @@ def test_json_columns_round_trip_in_every_format(tmp_path, suffix):
     path = io.write_frame(frame, tmp_path / f"t{suffix}")
     back, _ = io.read_frame(path, json_columns=["edits"])
     assert back["edits"].tolist() == frame["edits"].tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV keeps types and names the physical line (issue 16, item 7).
+
+
+def test_votes_round_trip_through_csv_like_jsonl_and_parquet(tmp_path):
+    from arena_kit import datasets
+    from arena_kit.simulate import simulate_votes
+
+    votes = simulate_votes(300, seed=4).votes
+    votes.loc[3, "reason"] = 'two lines,\nand "quotes"'
+    votes.at[5, "edits"] = [{"side": "a", "turn": 1, "status": "ok"}]
+    votes.at[6, "interactions"] = {"a": {"clicks": 2, "live": True}}
+    votes.loc[7, "qc"] = "repeat"
+    votes.loc[8, "reason"] = "True"  # text that looks like a boolean stays text
+    assert votes["swapped"].any() and not votes["swapped"].all()
+    for suffix in (".csv", ".jsonl", ".parquet"):
+        path = datasets.write_table(votes, tmp_path / f"votes{suffix}", "votes")
+        back = datasets.read_votes(path)
+        pd.testing.assert_frame_equal(back, votes, check_exact=True)
+        assert back["swapped"].dtype == bool and back["turns"].dtype == "Int64"
+
+
+def test_csv_booleans_in_the_spellings_people_write(tmp_path):
+    path = tmp_path / "votes.csv"
+    path.write_text(
+        "model_a,model_b,winner,swapped\nx,y,tie,true\nx,y,tie,FALSE\nx,y,tie,1\nx,y,tie,0\nx,y,tie,\n"
+    )
+    assert schema.validate(path, "votes")["swapped"].tolist() == [True, False, True, False, False]
+    path.write_text("model_a,model_b,winner,swapped\nx,y,tie,true\nx,y,tie,maybe\n")
+    with pytest.raises(ArenaDataError, match=r"line 3: column 'swapped': wrong type: 'maybe'"):
+        schema.validate(path, "votes")
+
+
+def test_csv_errors_name_the_physical_line_when_fields_hold_newlines(tmp_path):
+    path = tmp_path / "votes.csv"
+    path.write_text(
+        "model_a,model_b,winner,reason\n"
+        'x,y,tie,"first line\nsecond line\nthird line"\n'
+        "\n"
+        'x,y,model_a,"one\ntwo"\n'
+        "x,x,tie,fine\n"
+    )
+    # Records start on lines 2 and 6 (a blank line 5 between): the self-battle is on line 8.
+    with pytest.raises(ArenaDataError, match=r"votes.csv: line 8: column 'model_b': self-battle"):
+        schema.validate(path, "votes")
+    frame, lines = io.read_frame(path)
+    assert list(lines) == [2, 6, 8]
+    assert frame["reason"].tolist()[0] == "first line\nsecond line\nthird line"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_numeric_winner_says_how_to_map_it(tmp_path, suffix):
+    frame = pd.DataFrame({"model_a": ["x", "y"], "model_b": ["y", "x"], "winner": [0, 1]})
+    path = tmp_path / f"votes{suffix}"
+    io.write_frame(frame, path)
+    with pytest.raises(ArenaDataError) as error:
+        schema.validate(path, "votes")
+    message = str(error.value)
+    assert "line 2" in message if suffix == ".csv" else "line 1" in message
+    assert "the winner is a number" in message and "winner_map={" in message
+    assert "write winner as a string" not in message

@@ -72,6 +72,79 @@ def test_perfect_and_constant_predictions():
     assert constant["mcc"] == 0.0  # one prediction column: undefined, reported 0
 
 
+# ---------------------------------------------------------------------------------------------
+# The point estimates come from scikit-learn; the bootstrap scores resamples with its own
+# vectorised formulas. They must agree exactly, on ordinary tables and on the edge cases.
+
+
+def _vectorised(truth, pred, classes):
+    """The bootstrap's formulas on one confusion matrix (what every resample goes through)."""
+    from arena_kit.judges.metrics import _codes, _matrix, _scores_from_matrices
+
+    t, p, k = _codes(merge_classes(truth, classes), merge_classes(pred, classes), classes)
+    scores = _scores_from_matrices(_matrix(t, p, k)[None, :, :])
+    return {metric: float(values[0]) for metric, values in scores.items()}
+
+
+def _assert_same(one, two):
+    assert one.keys() == two.keys()
+    for metric in one:
+        if math.isnan(one[metric]):
+            assert math.isnan(two[metric]), metric
+        else:
+            assert one[metric] == pytest.approx(two[metric], abs=1e-12), metric
+
+
+@pytest.mark.parametrize("classes", [3, 4])
+@pytest.mark.parametrize("seed", range(6))
+def test_scikit_learn_and_the_vectorised_bootstrap_agree(seed, classes):
+    rng = np.random.default_rng(seed)
+    labels = [A, B, T, X, None]
+    truth = list(rng.choice([A, B, T, X], size=int(rng.integers(5, 80))))
+    pred = [t if rng.random() < 0.5 else labels[int(rng.integers(0, 5))] for t in truth]
+    _assert_same(classification_scores(truth, pred, classes), _vectorised(truth, pred, classes))
+
+
+@pytest.mark.parametrize(
+    ("truth", "pred"),
+    [
+        ([A] * 5, [A] * 5),  # one class only, all right
+        ([A] * 5, [B] * 5),  # one class in the truth, another in every verdict
+        ([A, B, A, B], [A] * 4),  # constant predictions
+        ([A] * 4, [A, B, T, A]),  # constant truth
+        ([A, B, T], [None] * 3),  # nothing readable
+        ([A, B], [B, A]),  # always wrong
+        ([], []),  # no votes
+    ],
+)
+def test_edge_cases_agree(truth, pred):
+    sklearn_scores = classification_scores(truth, pred, 3)
+    _assert_same(sklearn_scores, _vectorised(truth, pred, 3))
+
+
+def test_edge_cases_by_hand_and_against_scikit_learn_itself():
+    import warnings
+
+    from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, matthews_corrcoef
+
+    one_class = classification_scores([A] * 5, [A] * 5, 3)
+    assert one_class == {"accuracy": 1.0, "macro_f1": 1.0, "kappa": 0.0, "mcc": 0.0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # scikit-learn warns that both are undefined here
+        assert math.isnan(cohen_kappa_score([A] * 5, [A] * 5))  # reported as 0: no better
+        assert matthews_corrcoef([A] * 5, [A] * 5) == 0.0  # than chance
+    constant = classification_scores([A, B, A, T], [A] * 4, 3)
+    assert constant["accuracy"] == accuracy_score([A, B, A, T], [A] * 4) == 0.5
+    assert constant["kappa"] == cohen_kappa_score([A, B, A, T], [A] * 4) == 0.0
+    assert constant["mcc"] == matthews_corrcoef([A, B, A, T], [A] * 4) == 0.0
+    # F1: A = 2·2/(4 + 2 + 0) = 2/3, B and T 0 → macro 2/9
+    assert constant["macro_f1"] == pytest.approx(2 / 9)
+    assert constant["macro_f1"] == pytest.approx(
+        f1_score([A, B, A, T], [A] * 4, labels=[A, B, T], average="macro", zero_division=0)
+    )
+    assert all(math.isnan(v) for v in classification_scores([], [], 4).values())
+
+
 def test_bootstrap_is_seeded_and_covers_the_estimate():
     rng = np.random.default_rng(1)
     truth = list(rng.choice([A, B, T], size=200))

@@ -106,3 +106,53 @@ def test_autocodearena_notebook_ranks_against_the_baseline(tmp_path):
     board = pd.read_csv(tables / "autocodearena_leaderboard.csv").set_index("model")
     assert board.loc["gpt-4-0314", "win_rate"] == 0.5
     assert board.loc[["gpt-4-0613", "gpt-3.5-turbo-0125"], "n_prompts"].eq(6).all()
+
+
+def _fresh_store(path):
+    """A store as a short labeling session leaves it: three models, a few votes by two
+    annotators (one battle judged twice), a skip and an undo."""
+    from arena_kit.store import VoteStore
+
+    store = VoteStore(path)
+    rows = [
+        ("b1", "web_design", "m-a", "m-b", "model_a", "html", "react", "ann"),
+        ("b2", "web_design", "m-b", "m-c", "tie", "html", "html", "ann"),
+        ("b3", "game_development", "m-a", "m-c", "model_a", "pygame", "pygame", "ann"),
+        ("b4", "problem_solving", "m-c", "m-b", "both_bad", "python", "python", "ann"),
+        ("b1", "web_design", "m-a", "m-b", "model_b", "html", "react", "bob"),
+        ("b5", "problem_solving", "m-b", "m-a", "model_b", "cpp", "python", "bob"),
+    ]
+    for i, (battle, category, a, b, winner, env_a, env_b, who) in enumerate(rows):
+        language = {"html": "html", "react": "javascript", "pygame": "python"}
+        store.record_vote({
+            "battle_id": battle, "category": category, "model_a": a, "model_b": b,
+            "winner": winner, "env_a": env_a, "env_b": env_b,
+            "lang_a": language.get(env_a, env_a), "lang_b": language.get(env_b, env_b),
+            "annotator": who, "swapped": bool(i % 2), "duration_s": 20.0 + i, "turns": 1,
+        })  # fmt: skip
+    store.record_skip("b6", "bob")
+    store.record_vote({"battle_id": "b7", "model_a": "m-a", "model_b": "m-c",
+                       "winner": "tie", "annotator": "bob"})  # fmt: skip
+    store.undo_last("bob")
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["03_votes_by_category.ipynb", "04_rankings.ipynb", "report.ipynb"]
+)
+def test_analysis_notebooks_read_a_fresh_vote_store(tmp_path, name):
+    """What 02_label's last cell offers: the store itself as votes_path, a handful of votes."""
+    store = _fresh_store(tmp_path / "votes.sqlite")
+    tables = execute(name, tmp_path, votes_path=str(store))
+    assert any(tables.iterdir())
+    notebook = json.loads((tmp_path / name).read_text())
+    outputs = [o for c in notebook["cells"] for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o["output_type"] == "error"]
+    shown = json.dumps([o.get("data", {}) for o in outputs] + [o.get("text") for o in outputs])
+    assert "**6 votes** (6 from unknown)" in shown  # the undone vote is not counted
+    # Nothing a reader cannot read: no "nan %", no seconds since 1970, no row numbers (nor
+    # the stray "winner" header above them), no underscores in category names in tables.
+    assert "nan%" not in shown and "nan %" not in shown and "e+09" not in shown
+    assert "row_heading" not in shown and "index_name" not in shown  # no row numbers
+    assert ">web_design<" not in shown

@@ -516,7 +516,8 @@ def test_leaderboard_columns_ranks_and_counts(sim_biased: pd.DataFrame) -> None:
     result = fit_bradley_terry(sim_biased, n_bootstrap=40, seed=1)
     board = result.leaderboard
     assert list(board.columns) == [
-        "model", "rating", "ci_low", "ci_high", "rank", "rank_ub", "n_battles", "win_rate",
+        "model", "rating", "ci_low", "ci_high", "rank", "rank_ub", "rank_low", "rank_high",
+        "n_battles", "win_rate",
     ]  # fmt: skip
     assert board["rating"].is_monotonic_decreasing
     assert list(board["rank"]) == list(range(1, len(board) + 1))

@@ -259,3 +259,46 @@ def test_claims_keep_two_annotators_off_the_same_battle(tmp_path):
     one.release("ann-1")
     assert two.claim("b-1", "ann-2")
     assert len(one.iter_events()) == 0  # claims are not events
+
+
+def test_the_state_per_annotator_reads_as_a_table(tmp_path, monkeypatch):
+    import math
+
+    import pandas as pd
+
+    store = VoteStore(tmp_path / "votes.sqlite")
+    clock = iter([1_790_000_000.0 + 60 * i for i in range(20)])
+    monkeypatch.setattr(time, "time", lambda: next(clock))
+    store.record_vote(_vote(0, annotator="ann", duration_s=10.0))
+    store.record_vote(_vote(1, annotator="ann", duration_s=30.0))
+    store.record_vote(_vote(2, annotator="ann", duration_s=20.0))
+    store.record_skip("battle-3", "ann")
+    store.record_vote(_vote(4, annotator="bob"))  # not timed
+    store.record_vote(_vote(5, annotator="bob", duration_s=5.0))
+    store.undo_last("bob")
+
+    table = store.by_annotator().set_index("annotator")
+    assert list(table.index) == ["ann", "bob", "all"]
+    assert table.loc["ann", ["votes", "skips", "undone"]].tolist() == [3, 1, 0]
+    assert table.loc["bob", ["votes", "skips", "undone"]].tolist() == [1, 0, 1]
+    assert table.loc["all", ["votes", "skips", "undone"]].tolist() == [4, 1, 1]
+    assert table.loc["ann", "median_s"] == 20.0 and math.isnan(table.loc["bob", "median_s"])
+    assert table.loc["all", "median_s"] == 20.0  # 10, 30, 20
+    stamps = store.events().set_index("event_id")["tstamp"]
+    assert table.loc["ann", "first"] == pd.Timestamp(stamps.iloc[0], unit="s", tz="UTC")
+    assert table.loc["ann", "last"] == pd.Timestamp(stamps.iloc[3], unit="s", tz="UTC")
+
+    html = store._repr_html_()
+    assert "<b>4 votes</b> on 4 battles · 1 skipped · 1 undone · 2 annotators" in html
+    assert "median s per vote" in html and "first (UTC)" in html
+    first = pd.Timestamp(stamps.iloc[0], unit="s", tz="UTC")
+    assert f"{first:%Y-%m-%d %H:%M}" in html
+    # Times as dates, never as seconds since 1970 ("1.79e+09").
+    assert "e+09" not in html and "1790000" not in html
+
+
+def test_an_empty_store_says_so(tmp_path):
+    store = VoteStore(tmp_path / "votes.sqlite")
+    assert store.by_annotator().empty
+    html = store._repr_html_()
+    assert "<b>0 votes</b>" in html and "No vote, skip or undo yet" in html

@@ -19,6 +19,8 @@ from .autocodearena import (
     autocodearena,
     games_table,
     pick_baseline,
+    read_judgments,
+    score_judgments,
     win_rates,
 )
 from .base import JUDGES, MODES, VERDICT_COLUMNS, Judge, get_judge, register_judge
@@ -76,9 +78,11 @@ __all__ = [
     "parse_verdict",
     "pick_baseline",
     "position_consistency",
+    "read_judgments",
     "register_judge",
     "render_battle",
     "sandbox_executor",
     "score_judge",
+    "score_judgments",
     "win_rates",
 ]

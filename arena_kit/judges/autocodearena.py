@@ -13,15 +13,22 @@ each candidate against the baseline twice with the sides swapped, and **score**:
   at ``level`` (90 % as the original) — overall, per category and per environment;
 * :meth:`AutoCodeArenaResult.bradley_terry` gives the same games as a Bradley-Terry
   leaderboard anchored at the baseline.
+
+Judgments made elsewhere score the same way: :func:`read_judgments` reads arena-hard-auto's
+judgment files (``model_judgment/<judge>/<model>.jsonl``, two games per question with
+``A>>B``-style scores) into the verdicts table, and :func:`score_judgments` gives the
+:class:`AutoCodeArenaResult` — no hand-built ``battle_id``, ``mode``, ``swapped`` or
+``strong`` columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArenaKitError
+from ..errors import ArenaDataError, ArenaKitError
 from .base import Judge
 from .battles import baseline_battles
 
@@ -37,7 +44,24 @@ __all__ = [
     "win_rates",
     "answered_prompts",
     "pick_baseline",
+    "read_judgments",
+    "score_judgments",
 ]
+
+GAME_COLUMNS: tuple[str, ...] = ("prompt_id", "model_a", "model_b", "winner", "strong")
+"""What :func:`games_table` needs of a verdicts table (``category``, ``env_a`` optional)."""
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str, fix: str) -> None:
+    """Raise :class:`ArenaDataError` (not ``KeyError``) naming the columns ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ArenaDataError(
+            f"{what} lacks column(s) {', '.join(map(repr, missing))} (found: "
+            f"{', '.join(map(str, frame.columns))})",
+            column=missing[0],
+            fix=fix,
+        )
 
 
 def answered_prompts(responses: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +97,14 @@ def games_table(verdicts: pd.DataFrame, *, strong_weight: float = 3.0) -> pd.Dat
     """
     import numpy as np
 
+    require_columns(
+        verdicts, GAME_COLUMNS, "the verdicts table",
+        "pass the verdicts a judge returned, or read_judgments(...) for arena-hard-auto files",
+    )  # fmt: skip
     games = verdicts.copy()
+    for optional in ("category", "env_a"):
+        if optional not in games.columns:
+            games[optional] = None
     outcome_of = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "both_bad": 0.5}
     games["outcome"] = games["winner"].map(outcome_of).astype(float)
     games["weight"] = np.where(
@@ -107,6 +138,10 @@ def win_rates(
     import pandas as pd
 
     keys = ["candidate"] if by is None else ["candidate", by]
+    require_columns(
+        games, [*keys, "prompt_id", "outcome", "weight"], "the games table",
+        "build it with games_table(verdicts)",
+    )  # fmt: skip
     rows = []
     rng = np.random.default_rng(seed)
     tail = (1 - level) / 2 * 100
@@ -312,6 +347,26 @@ def autocodearena(
         answers, candidates, baseline, prompts=prompts, executions=executions
     )
     verdicts = judge.judge(battles, executions, mode, sides="both", progress=progress)
+    return _scored(
+        verdicts, baseline, answers, executions, strong_weight=strong_weight,
+        n_bootstrap=n_bootstrap, level=level, seed=seed,
+    )  # fmt: skip
+
+
+def _scored(
+    verdicts: pd.DataFrame,
+    baseline: str,
+    responses: pd.DataFrame,
+    executions: pd.DataFrame | None,
+    *,
+    strong_weight: float,
+    n_bootstrap: int,
+    level: float,
+    seed: int,
+) -> AutoCodeArenaResult:
+    """Verdicts → games → win rates against the baseline (the module docstring's scoring)."""
+    import pandas as pd
+
     games = games_table(verdicts, strong_weight=strong_weight)
     options: dict[str, Any] = {"n_bootstrap": n_bootstrap, "level": level, "seed": seed}
     leaderboard = win_rates(games, **options)
@@ -329,8 +384,157 @@ def autocodearena(
         by_category=win_rates(games, "category", **options),
         by_environment=win_rates(games, "environment", **options),
         games=games,
-        responses=answers,
+        responses=responses,
         executions=executions,
         verdicts=verdicts,
         strong_weight=strong_weight,
     )
+
+
+# Game 1 of an arena-hard-auto judgment shows the baseline as A, game 2 the candidate.
+_SHOWN = {"A>>B": ("A", True), "A>B": ("A", False), "A=B": ("tie", False),
+          "B>A": ("B", False), "B>>A": ("B", True)}  # fmt: skip
+
+
+def read_judgments(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    baseline: str = "gpt-4-0314",
+    judge: str | None = None,
+) -> pd.DataFrame:
+    """arena-hard-auto judgment files → the verdicts table (``VERDICT_COLUMNS``).
+
+    Parameters
+    ----------
+    paths
+        One or more ``model_judgment/<judge>/<model>.jsonl`` files, or a folder of them. Each
+        line judges one candidate (``model``) on one question (``question_id`` or ``uid``) in
+        ``games``: game 1 with the baseline shown as assistant A, game 2 with the sides swapped;
+        each game's ``score`` is ``A>>B``, ``A>B``, ``A=B``, ``B>A``, ``B>>A`` or missing
+        (an unparsed judgment).
+    baseline
+        The model every candidate was judged against (arena-hard-auto v0.1: ``gpt-4-0314``).
+    judge
+        The judge's name; default the lines' ``judge`` field, else the folder's name.
+
+    Returns
+    -------
+    DataFrame
+        One verdict per game, from the candidate's side: ``model_a`` the candidate,
+        ``model_b`` the baseline, ``battle_id`` ``<question>-<candidate>``, ``swapped`` True for
+        game 1 (the baseline was shown first), ``winner`` in stored sides, ``strong`` for
+        ``>>``, ``label`` the score as written, ``mode`` ``"code_only"`` (the judge read the
+        answers, it ran nothing), ``raw`` the judgment text.
+
+    Raises
+    ------
+    ArenaDataError
+        A line without a question id, a model or games, or a score that is not one of the
+        five labels — naming the file and line.
+    """
+    import pandas as pd
+
+    from ..io import read_jsonl
+    from .base import VERDICT_COLUMNS
+    from .verdicts import to_stored
+
+    files = _judgment_files(paths)
+    rows = []
+    for path in files:
+        records, lines = read_jsonl(path)
+        for record, line in zip(records, lines, strict=True):
+            where = {"source": str(path), "location": f"line {line}"}
+            question = record.get("question_id", record.get("uid"))
+            model = record.get("model")
+            games = record.get("games")
+            if question is None or not isinstance(model, str) or not isinstance(games, list):
+                raise ArenaDataError(
+                    "a judgment line needs 'question_id' (or 'uid'), 'model' and a list 'games'",
+                    **where,
+                    fix="pass arena-hard-auto's model_judgment/<judge>/<model>.jsonl files",
+                )
+            name = judge or record.get("judge") or path.parent.name
+            for number, game in enumerate(games[:2], start=1):
+                score = game.get("score") if isinstance(game, dict) else None
+                if score is not None and score not in _SHOWN:
+                    raise ArenaDataError(
+                        f"game {number}: unknown score {score!r}",
+                        **where,
+                        column="score",
+                        value=score,
+                        fix=f"scores are one of {', '.join(_SHOWN)} (or null when unparsed)",
+                    )
+                swapped = number == 1
+                shown, strong = _SHOWN.get(score, (None, False)) if score else (None, False)
+                rows.append(
+                    {
+                        "battle_id": f"{question}-{model}",
+                        "judge": str(name),
+                        "mode": "code_only",
+                        "swapped": swapped,
+                        "winner": to_stored(shown, swapped),
+                        "strong": bool(strong),
+                        "label": score,
+                        "parse_status": "label" if score else "unparseable",
+                        "raw": str(game.get("judgment") or "") if isinstance(game, dict) else "",
+                        "reason": "",
+                        "prompt_id": str(question),
+                        "category": record.get("category"),
+                        "model_a": model,
+                        "model_b": baseline,
+                        "env_a": None,
+                        "env_b": None,
+                        "input_tokens": 0,
+                        "output_tokens": 0,
+                        "cached": False,
+                    }
+                )
+    if not rows:
+        raise ArenaDataError(
+            "no judgments", source=", ".join(map(str, files)), fix="pass non-empty judgment files"
+        )
+    return pd.DataFrame(rows, columns=list(VERDICT_COLUMNS))
+
+
+def _judgment_files(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+    items = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    files: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(item.glob("*.jsonl"))
+            if not found:
+                raise ArenaDataError(
+                    "no .jsonl judgment files in this folder",
+                    source=str(item),
+                    fix="pass model_judgment/<judge>/ or its <model>.jsonl files",
+                )
+            files.extend(found)
+        else:
+            files.append(item)
+    return files
+
+
+def score_judgments(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    baseline: str = "gpt-4-0314",
+    judge: str | None = None,
+    strong_weight: float = 3.0,
+    n_bootstrap: int = 100,
+    level: float = 0.90,
+    seed: int = 0,
+) -> AutoCodeArenaResult:
+    """Score arena-hard-auto judgment files as AutoCodeArena scores its own games.
+
+    :func:`read_judgments`, then the module docstring's scoring: win rate against the baseline
+    with strong verdicts weighted ``strong_weight``, a bootstrap over questions, and
+    :meth:`AutoCodeArenaResult.bradley_terry`. ``responses`` of the result is empty and
+    ``executions`` ``None`` (the files hold judgments only).
+    """
+    import pandas as pd
+
+    verdicts = read_judgments(paths, baseline=baseline, judge=judge)
+    return _scored(
+        verdicts, baseline, pd.DataFrame(), None, strong_weight=strong_weight,
+        n_bootstrap=n_bootstrap, level=level, seed=seed,
+    )  # fmt: skip

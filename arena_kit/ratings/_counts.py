@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArenaDataError
-from ..schema import WINNER_ALIASES, WINNERS, normalize_winner
+from ..schema import WINNER_ALIASES, WINNERS, looks_numeric, normalize_winner, numeric_winner_fix
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,6 +48,8 @@ class VoteCounts:
         The per-vote weight shared by the cell's votes (1.0 without weights).
     cell_count
         Number of votes in the cell.
+    row_cell
+        The cell of each vote row, when :func:`count_votes` was asked for it.
     n_votes
         Number of vote rows counted.
     """
@@ -59,6 +61,10 @@ class VoteCounts:
     cell_weight: NDArray[np.float64]
     cell_count: NDArray[np.int64]
     n_votes: int
+    row_cell: NDArray[np.int64] | None = None
+    """The cell of each vote row (only when asked for: clusters need it)."""
+    row_flip: NDArray[np.bool_] | None = None
+    """Per vote row, True when its ``model_a`` is the cell's second model (``cell_j``)."""
 
 
 def _row_error(problem: str, position: int, column: str, value: Any, fix: str) -> ArenaDataError:
@@ -143,7 +149,7 @@ def _weights_array(votes: pd.DataFrame, weights: Any) -> NDArray[np.float64] | N
     return values
 
 
-def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
+def count_votes(votes: pd.DataFrame, *, weights: Any = None, row_cells: bool = False) -> VoteCounts:
     """Check the three vote columns and count unique (pair, outcome, weight) cells.
 
     Parameters
@@ -156,6 +162,8 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
         ``"inverse_pair_frequency"`` (each vote weighs
         ``n_votes / (n_pairs * n_votes_of_its_pair)``: every compared pair counts the same and
         the mean weight is 1).
+    row_cells
+        Also return the cell of each row (``VoteCounts.row_cell``), to group votes by cluster.
 
     Raises
     ------
@@ -219,6 +227,7 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
         bad = outcome < 0
         position = int(np.flatnonzero(bad)[0])
         value = votes["winner"].iloc[position]
+        value = value.item() if hasattr(value, "item") else value
         if winner_codes[position] < 0:
             raise _row_error(
                 f"missing winner ({int((winner_codes < 0).sum())} such row(s))",
@@ -226,6 +235,14 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
                 "winner",
                 None,
                 f"give every vote a winner: one of {', '.join(WINNERS)}",
+            )
+        if looks_numeric(value):
+            raise _row_error(
+                f"the winner is a number ({value!r}), not a name ({int(bad.sum())} such row(s))",
+                position,
+                "winner",
+                value,
+                numeric_winner_fix(value),
             )
         raise _row_error(
             f"unknown winner {value!r} ({int(bad.sum())} such row(s))",
@@ -245,6 +262,7 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
     del a, b
     # Seen from the lower-indexed model, a win of model_b is a win when the pair is flipped.
     outcome = outcome ^ (flip & (outcome < TIE)).astype(np.int8)
+    row_flip = flip if row_cells else None
     del flip
     key = (low * n_models + high) * 4 + outcome
     del low, high, outcome
@@ -257,11 +275,20 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
         n_levels = 1
 
     size = n_models * n_models * 4 * n_levels
+    row_cell = None
     if size <= _BINCOUNT_LIMIT:
         binned = np.bincount(key, minlength=size)
         cells = np.flatnonzero(binned)
         counts = binned[cells]
         del binned
+        if row_cells:
+            where = np.full(size, -1, dtype=np.int64)
+            where[cells] = np.arange(len(cells))
+            row_cell = where[key]
+            del where
+    elif row_cells:
+        cells, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        row_cell = inverse.astype(np.int64)
     else:
         cells, counts = np.unique(key, return_counts=True)
     del key
@@ -285,4 +312,6 @@ def count_votes(votes: pd.DataFrame, *, weights: Any = None) -> VoteCounts:
         cell_weight=cell_weight,
         cell_count=counts.astype(np.int64),
         n_votes=len(votes),
+        row_cell=row_cell,
+        row_flip=row_flip,
     )

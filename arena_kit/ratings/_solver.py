@@ -321,13 +321,17 @@ def _newton_steps(hess: Any, grad: Any) -> Any:
         )
 
 
-def sandwich_covariance(engine: Engine, x: Any, alpha: float) -> Any:
+def sandwich_covariance(engine: Engine, x: Any, alpha: float, units: Any = None) -> Any:
     """Robust (sandwich) covariance ``H⁻¹ M H⁻¹`` of the parameters at the fit ``x`` ``(m,)``.
 
     ``H`` is the negated Hessian of the log-posterior (with the gauge term when there is no
     prior), ``M`` the sum over votes of the outer product of each vote's weighted score. Both
     annihilate the direction ``theta + c``, so the result is the covariance of the
     sum-to-zero parameterisation.
+
+    With ``units`` (a sparse ``(G, cells)`` matrix: each cluster's votes per cell) ``M`` sums
+    each cluster's scores first — ``Σ_g S_g S_gᵀ`` — times ``G / (G - 1)`` (the usual
+    small-sample factor of clustered errors, CR1): votes of one cluster may move together.
     """
     import numpy as np
 
@@ -337,19 +341,67 @@ def sandwich_covariance(engine: Engine, x: Any, alpha: float) -> Any:
     stats = engine.pair_stats(counts)
     _, _, hess = engine.evaluate(x[None, :], stats, np.array([alpha]), hessian=True)
     s_d, s_e = engine.cell_scores(x)
-    mass = counts * c.cell_weight**2
-    n_pairs = len(c.pair_i)
-    dd = np.bincount(c.cell_pair, weights=mass * s_d * s_d, minlength=n_pairs)
-    meat = np.zeros((m, m))
-    meat[c.pair_i, c.pair_j] = -dd
-    meat[c.pair_j, c.pair_i] = -dd
-    meat[np.arange(n), np.arange(n)] = np.asarray(engine.unsigned @ dd)
-    if engine.extra and s_e is not None:
-        de = np.bincount(c.cell_pair, weights=mass * s_d * s_e, minlength=n_pairs)
-        cross = np.asarray(engine.signed @ de)
-        meat[:n, n] = cross
-        meat[n, :n] = cross
-        meat[n, n] = float((mass * s_e * s_e).sum())
-    bread = np.linalg.inv(hess[0])
+    if units is not None:
+        meat = _cluster_meat(engine, units, c.cell_weight * s_d, None if s_e is None else (
+            c.cell_weight * s_e
+        ))  # fmt: skip
+        g = units.shape[0]
+        meat *= g / max(g - 1, 1)
+    else:
+        mass = counts * c.cell_weight**2
+        n_pairs = len(c.pair_i)
+        dd = np.bincount(c.cell_pair, weights=mass * s_d * s_d, minlength=n_pairs)
+        meat = np.zeros((m, m))
+        meat[c.pair_i, c.pair_j] = -dd
+        meat[c.pair_j, c.pair_i] = -dd
+        meat[np.arange(n), np.arange(n)] = np.asarray(engine.unsigned @ dd)
+        if engine.extra and s_e is not None:
+            de = np.bincount(c.cell_pair, weights=mass * s_d * s_e, minlength=n_pairs)
+            cross = np.asarray(engine.signed @ de)
+            meat[:n, n] = cross
+            meat[n, :n] = cross
+            meat[n, n] = float((mass * s_e * s_e).sum())
+    bread = inverse_or_nan(hess[0])
     cov = bread @ meat @ bread
     return 0.5 * (cov + cov.T)
+
+
+def inverse_or_nan(matrix: Any) -> Any:
+    """The inverse of a Hessian, or all NaN when it is singular: what the votes do not identify
+    (one vote, a side that always won) has no finite variance, so every interval built on it
+    is NaN rather than a made-up width."""
+    import numpy as np
+
+    try:
+        return np.linalg.inv(matrix)
+    except np.linalg.LinAlgError:
+        return np.full_like(matrix, np.nan, dtype=float)
+
+
+def _cluster_meat(engine: Engine, units: Any, score_d: Any, score_e: Any) -> Any:
+    """``Σ_g S_g S_gᵀ`` with ``S_g`` cluster ``g``'s summed score (sparse in the models)."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    c = engine.cells
+    n, m = engine.n, engine.m
+    n_cells = len(c.cell_pair)
+    columns = np.arange(n_cells)
+    pairs_i = c.pair_i[c.cell_pair]
+    pairs_j = c.pair_j[c.cell_pair]
+    # Each cell's score on the models: +s for its first model, -s for its second.
+    to_models = sp.csr_matrix(
+        (np.concatenate([score_d, -score_d]),
+         (np.concatenate([columns, columns]), np.concatenate([pairs_i, pairs_j]))),
+        shape=(n_cells, n),
+    )  # fmt: skip
+    scores = (units @ to_models).tocsc()
+    meat = np.zeros((m, m))
+    meat[:n, :n] = (scores.T @ scores).toarray()
+    if engine.extra and score_e is not None:
+        extra = np.asarray(units @ score_e).ravel()
+        cross = np.asarray(scores.T @ extra).ravel()
+        meat[:n, n] = cross
+        meat[n, :n] = cross
+        meat[n, n] = float(extra @ extra)
+    return meat

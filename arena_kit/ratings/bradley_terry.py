@@ -19,7 +19,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ArenaDataError
 from ._counts import BOTH_BAD, LOSS, TIE, WIN, VoteCounts, count_votes
-from ._solver import DRAW, Engine, FitCells, newton, sandwich_covariance
+from ._paths import DEFAULT_PRIOR, VoteUnits, cell_fit, covariate_fit
+from ._solver import DRAW, FitCells
+from ._units import resample_counts
+from .rank_sets import rank_sets
 
 if TYPE_CHECKING:
     import numpy as np
@@ -33,6 +36,7 @@ __all__ = [
     "select_view",
     "VIEWS",
     "DEFAULT_PRIOR",
+    "resample_counts",
 ]
 
 TieModel = Literal["half", "davidson", "drop"]
@@ -42,19 +46,17 @@ Interval = Literal["bootstrap", "sandwich"]
 VIEWS: tuple[str, ...] = ("all", "env_matched", "lang_matched")
 """The three views of BigCodeArena's leaderboard (see :func:`select_view`)."""
 
-DEFAULT_PRIOR = 1.0
-"""Virtual ties per model (against a reference rated ``centre``) used when the MLE diverges."""
-
 LEADERBOARD_COLUMNS = (
-    "model", "rating", "ci_low", "ci_high", "rank", "rank_ub", "n_battles", "win_rate",
+    "model", "rating", "ci_low", "ci_high", "rank", "rank_ub", "rank_low", "rank_high",
+    "n_battles", "win_rate",
 )  # fmt: skip
 
-# Bootstrap rounds are drawn and fitted in chunks of at most this many counts (memory bound);
-# the chunking does not change the draws, so results do not depend on it.
-_CHUNK_CELLS = 4_000_000
+Position = Literal["ignore", "report", "adjust"]
 
-# Mean votes per cell below which resample_counts draws Poisson counts (see there).
-_POISSON_BELOW = 100
+MIN_CLUSTERS = 30
+"""Fewer clusters than this draw a warning: the cluster bootstrap and the clustered sandwich
+need many clusters to estimate the spread between them (Cameron and Miller 2015, "A
+Practitioner's Guide to Cluster-Robust Inference", put the trouble zone below 20-50)."""
 
 
 class RatingsWarning(UserWarning):
@@ -103,13 +105,17 @@ class BradleyTerryResult:
     ----------
     leaderboard
         One row per model, best first: ``model, rating, ci_low, ci_high, rank, rank_ub,
-        n_battles, win_rate`` (``rank`` by rating, 1 = best; ``rank_ub`` = 1 + the number of
-        models whose lower bound exceeds this model's upper bound; ``win_rate`` = (wins + ½
-        draws) / battles among the votes used).
+        rank_low, rank_high, n_battles, win_rate`` (``rank`` by rating, 1 = best; ``rank_ub`` =
+        1 + the number of models whose lower bound exceeds this model's upper bound;
+        ``rank_low``…``rank_high`` a confidence set for the rank that holds for all models
+        jointly, :mod:`arena_kit.ratings.rank_sets`; ``win_rate`` = (wins + ½ draws) / battles
+        among the votes used). With controls, the ratings are the controlled ones.
     ratings
         Model → point rating (Elo scale).
     sandwich_se
         Model → robust standard error of the rating (Elo points).
+    covariance
+        The ratings' robust (sandwich) covariance, models × models (Elo points squared).
     bootstrap_ratings
         Rounds × models ratings of the bootstrap (``None`` when ``n_bootstrap == 0``).
     tie_parameter
@@ -117,6 +123,14 @@ class BradleyTerryResult:
         has probability ``nu / (2 + nu)``.
     prior
         Virtual ties per model used in the point fit (0 when the MLE exists).
+    controls
+        With ``controls=``: one row per control — ``control, coefficient, ci_low, ci_high,
+        se`` — the Elo points a side gains per unit of the control (see
+        :mod:`arena_kit.ratings.controls`); ``None`` otherwise.
+    position
+        With ``position="report"`` or ``"adjust"``: the left panel's advantage as one such row
+        (``control == "position"``, in Elo points, plus ``p_left``: the probability that the
+        left side wins between equal models); ``None`` otherwise.
     warnings
         The warnings issued while fitting, as text.
     options
@@ -134,6 +148,10 @@ class BradleyTerryResult:
     warnings: list[str] = field(default_factory=list)
     n_bootstrap_prior: int = 0
     n_bootstrap_unconverged: int = 0
+    controls: pd.DataFrame | None = None
+    position: pd.DataFrame | None = None
+    covariance: pd.DataFrame | None = None
+    _above: Any = field(default=None, repr=False)
     _wins: Any = field(default=None, repr=False)
     _draws: Any = field(default=None, repr=False)
 
@@ -200,6 +218,18 @@ class BradleyTerryResult:
             name="n_decisive",
         )
 
+    def surely_above(self) -> pd.DataFrame:
+        """``[row, column]`` True where the row model is surely better than the column model,
+        jointly for all pairs at the fit's level (what ``rank_low``/``rank_high`` count)."""
+        import pandas as pd
+
+        order = [self._index[m] for m in self.models]
+        return pd.DataFrame(
+            self._above[order][:, order],
+            index=pd.Index(self.models, name="model"),
+            columns=self.models,
+        )
+
     @property
     def _index(self) -> dict[str, int]:
         return {m: k for k, m in enumerate(self.options["_models"])}
@@ -225,6 +255,21 @@ class BradleyTerryResult:
                 else ""
             ),
         ]
+        if o.get("cluster"):
+            lines.append(f"  resampling unit: clusters of {o['cluster']!r}")
+        if self.controls is not None:
+            shown = ", ".join(
+                f"{r.control} {r.coefficient:+.1f} [{r.ci_low:+.1f}, {r.ci_high:+.1f}]"
+                for r in self.controls.itertuples()
+            )
+            lines.append(f"  controlled for (Elo points per unit): {shown}")
+        if self.position is not None and o.get("position") == "report":
+            row = self.position.iloc[0]
+            lines.append(
+                f"  left panel advantage (reported, not adjusted): {row['coefficient']:+.1f} Elo "
+                f"[{row['ci_low']:+.1f}, {row['ci_high']:+.1f}], P(left wins | equal) "
+                f"{row['p_left']:.3f}"
+            )
         if self.prior:
             lines.append(f"  prior: {self.prior:g} virtual tie(s) per model (the MLE diverges)")
         if self.n_bootstrap_prior:
@@ -255,7 +300,14 @@ class BradleyTerryResult:
 
 
 def _check_options(
-    ties: str, both_bad: str, ci: str, level: float, n_bootstrap: int, prior: Any, scale: float
+    ties: str,
+    both_bad: str,
+    ci: str,
+    level: float,
+    n_bootstrap: int,
+    prior: Any,
+    scale: float,
+    position: str = "ignore",
 ) -> None:
     if ties not in ("half", "davidson", "drop"):
         raise ValueError(f"ties must be 'half', 'davidson' or 'drop', got {ties!r}")
@@ -271,10 +323,17 @@ def _check_options(
         raise ValueError(f"prior must be 'auto' or a number ≥ 0, got {prior!r}")
     if not scale > 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
+    if position not in ("ignore", "report", "adjust"):
+        raise ValueError(f"position must be 'ignore', 'report' or 'adjust', got {position!r}")
 
 
-def _fit_cells(counts: VoteCounts, ties: str, both_bad: str) -> tuple[FitCells, list[str]]:
-    """Select and merge the cells the tie treatment uses; drop models left without votes."""
+def _fit_cells(
+    counts: VoteCounts, ties: str, both_bad: str
+) -> tuple[FitCells, list[str], NDArray[np.int64]]:
+    """Select and merge the cells the tie treatment uses; drop models left without votes.
+
+    Also returns, for each of ``counts``' cells, the fit cell it went into (-1: left out).
+    """
     import numpy as np
 
     outcome = counts.cell_outcome
@@ -304,6 +363,8 @@ def _fit_cells(counts: VoteCounts, ties: str, both_bad: str) -> tuple[FitCells, 
     weight_levels, weight_code = np.unique(weight, return_inverse=True)
     key = ((ci * n + cj) * 3 + kind) * len(weight_levels) + weight_code
     cells, inverse = np.unique(key, return_inverse=True)
+    cell_map = np.full(len(outcome), -1, dtype=np.int64)
+    cell_map[np.flatnonzero(keep)] = inverse
     merged = np.bincount(inverse, weights=count).astype(np.int64)
     level = cells % len(weight_levels)
     rest = cells // len(weight_levels)
@@ -321,6 +382,7 @@ def _fit_cells(counts: VoteCounts, ties: str, both_bad: str) -> tuple[FitCells, 
             cell_count=merged,
         ),
         models,
+        cell_map,
     )
 
 
@@ -408,6 +470,12 @@ def fit_bradley_terry(
     weights: Any = None,
     prior: float | Literal["auto"] = "auto",
     view: str = "all",
+    cluster: str | None = None,
+    controls: str | list[str] | None = None,
+    battles: pd.DataFrame | None = None,
+    responses: pd.DataFrame | None = None,
+    executions: pd.DataFrame | None = None,
+    position: Position = "ignore",
 ) -> BradleyTerryResult:
     """Fit Bradley-Terry ratings (Elo scale) with intervals and uncertainty-aware ranks.
 
@@ -447,6 +515,25 @@ def fit_bradley_terry(
         raises).
     view
         ``"all"``, ``"env_matched"`` or ``"lang_matched"`` (see :func:`select_view`).
+    cluster
+        A column whose equal values mark votes that are not independent: ``"prompt_id"``
+        (one prompt's votes), ``"annotator"`` (one person's), ``"battle_id"`` (several votes
+        on one battle). The bootstrap then resamples whole clusters and the sandwich sums
+        each cluster's scores (see ``docs/ratings.md``, "Which resampling unit"). ``None``:
+        votes are the units.
+    controls
+        Control names or groups (``"style"``, ``"execution"``, ``"position"``; see
+        :mod:`arena_kit.ratings.controls`), or columns of ``votes`` holding a per-vote
+        ``a - b`` difference. The ratings are then those of Bradley-Terry with these
+        covariates (ties as half wins; not with ``ties="davidson"``) and ``result.controls``
+        gives each control's coefficient; intervals come from the score bootstrap.
+    battles, responses, executions
+        Where computed controls come from: ``battle_id`` → ``response_a``/``response_b`` →
+        the last answer and its ``execution_id`` (re-runs in ``edits`` count).
+    position
+        The left panel's advantage, from ``swapped``: ``"ignore"``, ``"report"`` (estimated
+        with its interval in ``result.position``, the ratings unchanged) or ``"adjust"`` (a
+        control: the ratings are corrected for it).
 
     Returns
     -------
@@ -463,12 +550,14 @@ def fit_bradley_terry(
     RatingsWarning
         When the MLE diverges or the comparison graph is disconnected (naming the models).
     """
-    _check_options(ties, both_bad, ci, level, n_bootstrap, prior, scale)
+    _check_options(ties, both_bad, ci, level, n_bootstrap, prior, scale, position)
     with _single_threaded_blas():
         return _fit(
             votes, n_bootstrap=n_bootstrap, ci=ci, level=level, seed=seed, ties=ties,
             both_bad=both_bad, anchor=anchor, anchor_rating=anchor_rating, center=center,
-            scale=scale, base=base, weights=weights, prior=prior, view=view,
+            scale=scale, base=base, weights=weights, prior=prior, view=view, cluster=cluster,
+            controls=controls, battles=battles, responses=responses, executions=executions,
+            position=position,
         )  # fmt: skip
 
 
@@ -517,12 +606,28 @@ def _fit(
     weights: Any,
     prior: float | Literal["auto"],
     view: str,
+    cluster: str | None,
+    controls: Any,
+    battles: pd.DataFrame | None,
+    responses: pd.DataFrame | None,
+    executions: pd.DataFrame | None,
+    position: Position,
 ) -> BradleyTerryResult:
     from statistics import NormalDist
 
     import numpy as np
     import pandas as pd
 
+    from .controls import resolve_controls
+
+    control_names = resolve_controls(controls)
+    if position == "adjust" and "position" not in control_names:
+        control_names.append("position")
+    if control_names and ties == "davidson":
+        raise ValueError(
+            "controls need ties='half' or ties='drop' (Davidson's tie model with covariates is "
+            "not implemented)"
+        )
     options: dict[str, Any] = {
         "n_bootstrap": int(n_bootstrap),
         "ci": ci,
@@ -538,6 +643,9 @@ def _fit(
         "weights": weights if isinstance(weights, (str, type(None))) else "array",
         "prior": prior,
         "view": view,
+        "cluster": cluster,
+        "controls": control_names,
+        "position": position,
     }
     votes = select_view(votes, view)
     if len(votes) == 0 and view != "all":
@@ -546,12 +654,13 @@ def _fit(
         )
     if weights is not None and not isinstance(weights, str) and view != "all":
         raise ValueError("give weights as a column name when a view selects rows")
-    counts = count_votes(votes, weights=weights)
+    need_rows = cluster is not None or bool(control_names) or position == "report"
+    counts = count_votes(votes, weights=weights, row_cells=need_rows)
     if len(counts.models) < 2:
         raise ArenaDataError(
             f"only one model ({counts.models[0]!r}): a ranking needs votes between two models"
         )
-    cells, models = _fit_cells(counts, ties, both_bad)
+    cells, models, cell_map = _fit_cells(counts, ties, both_bad)
     if len(models) < 2:
         raise ArenaDataError(
             f"only one model ({models[0]!r}) has votes left to fit",
@@ -588,40 +697,71 @@ def _fit(
     for text in fit_warnings:
         warnings.warn(text, RatingsWarning, stacklevel=3)
 
-    engine = Engine(cells, model)
-    stats = engine.pair_stats(cells.cell_count)
-    x0 = np.zeros((1, engine.m))
-    if engine.extra:
-        draws = cells.cell_count[cells.cell_kind == DRAW].sum() / cells.cell_count.sum()
-        x0[0, n] = math.log(max(2 * draws / max(1 - draws, 1e-9), 1e-6))
-    point = newton(engine, stats, x0, np.array([alpha]), tol=1e-12)
-    x_hat = point.x[0]
-    if not point.converged[0]:
+    units = None
+    kept = None
+    if need_rows:
+        assert counts.row_cell is not None
+        from ._units import unit_codes
+
+        vote_cell = cell_map[counts.row_cell]
+        kept = vote_cell >= 0
+        if cluster is None:
+            unit_index, n_units = np.arange(int(kept.sum()), dtype=np.int64), int(kept.sum())
+        else:
+            codes, _ = unit_codes(votes, cluster)
+            unit, unit_index = np.unique(codes[kept], return_inverse=True)
+            n_units = len(unit)
+        units = VoteUnits(
+            cell=vote_cell[kept],
+            unit=unit_index.astype(np.int64),
+            n_units=n_units,
+            clustered=cluster is not None,
+        )
+        if cluster is not None and units.n_units < MIN_CLUSTERS:
+            fit_warnings.append(
+                f"only {units.n_units} clusters of {cluster!r}: with fewer than {MIN_CLUSTERS} "
+                "the clustered intervals are themselves unreliable (too few independent pieces "
+                "to tell their spread)"
+            )
+            warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=3)
+    plain = cell_fit(
+        cells, model, alpha, 0 if control_names else int(n_bootstrap), seed, units=units
+    )
+    fitted = plain
+    estimable = control_names
+    if control_names:
+        assert units is not None and kept is not None and counts.row_flip is not None
+        z = _control_matrix(votes, control_names, battles, responses, executions)[kept]
+        constant = [name for k, name in enumerate(control_names) if not z[:, k].any()]
+        if constant:
+            fit_warnings.append(
+                f"control(s) {', '.join(constant)} are 0 in every vote (the two sides never "
+                "differ): they cannot be estimated and are left out"
+            )
+            warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=3)
+        estimable = [name for name in control_names if name not in constant]
+        z = z[:, [control_names.index(name) for name in estimable]]
+        _check_collinear(z, estimable)
+        fitted = covariate_fit(
+            cells, alpha, units, counts.row_flip[kept], z, int(n_bootstrap), seed, plain.x[:n]
+        )
+    if not fitted.converged:
         fit_warnings.append("the point fit did not converge to full precision")
+        warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=3)
+    if fitted.n_unconverged:
+        fit_warnings.append(f"{fitted.n_unconverged} bootstrap round(s) did not converge")
         warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=3)
 
     factor = scale / math.log(base)
     transform, offset = _transform(models, anchor, anchor_rating, center, factor)
-    theta = x_hat[:n]
-    rating = offset + transform @ theta
-
-    cov = sandwich_covariance(engine, x_hat, alpha)[:n, :n]
-    rating_cov = transform @ cov @ transform.T
+    x_hat = fitted.x
+    rating = offset + transform @ x_hat[:n]
+    rating_cov = transform @ fitted.cov[:n, :n] @ transform.T
     se = np.sqrt(np.clip(np.diag(rating_cov), 0.0, None))
-
-    boot = None
-    n_prior_rounds = 0
-    n_unconverged = 0
-    if n_bootstrap > 0:
-        boot, n_prior_rounds, n_unconverged = _bootstrap(
-            engine, cells, x_hat, alpha, int(n_bootstrap), seed
-        )
-        boot = offset + boot[:, :n] @ transform.T
-        if n_unconverged:
-            fit_warnings.append(f"{n_unconverged} bootstrap round(s) did not converge")
-            warnings.warn(fit_warnings[-1], RatingsWarning, stacklevel=3)
+    boot = None if fitted.boot is None else offset + fitted.boot[:, :n] @ transform.T
 
     tail = (1.0 - level) / 2.0
+    z_value = NormalDist().inv_cdf(1.0 - tail)
     if ci == "bootstrap":
         if boot is not None:
             # The (B + 1) p order-statistic rule (Hyndman-Fan type 6, numpy's "weibull"):
@@ -631,8 +771,62 @@ def _fit(
         else:
             low = high = np.full(n, np.nan)
     else:
-        z = NormalDist().inv_cdf(1.0 - tail)
-        low, high = rating - z * se, rating + z * se
+        low, high = rating - z_value * se, rating + z_value * se
+    joint = (
+        rank_sets(rating, draws=boot, level=level)
+        if ci == "bootstrap" and boot is not None
+        else rank_sets(rating, cov=rating_cov, level=level, seed=seed)
+    )
+
+    control_frame = None
+    if control_names:
+        gamma = x_hat[n:] * factor
+        gamma_se = np.sqrt(np.clip(np.diag(fitted.cov)[n:], 0.0, None)) * factor
+        if ci == "bootstrap" and fitted.boot is not None:
+            g_low, g_high = np.quantile(
+                fitted.boot[:, n:] * factor, [tail, 1.0 - tail], axis=0, method="weibull"
+            )
+        elif ci == "bootstrap":
+            g_low = g_high = np.full(len(gamma), np.nan)
+        else:
+            g_low, g_high = gamma - z_value * gamma_se, gamma + z_value * gamma_se
+        control_frame = pd.DataFrame(
+            {
+                "control": estimable,
+                "coefficient": gamma,
+                "ci_low": g_low,
+                "ci_high": g_high,
+                "se": gamma_se,
+            }
+        )
+        # Controls left out (no variation) keep their row, with nothing estimated.
+        control_frame = (
+            control_frame.set_index("control").reindex(control_names).rename_axis("control")
+        ).reset_index()
+    position_frame = None
+    if "position" in control_names:
+        assert control_frame is not None
+        position_frame = _with_p_left(
+            control_frame[control_frame["control"] == "position"].reset_index(drop=True), factor
+        )
+    elif position == "report":
+        assert units is not None and kept is not None and counts.row_flip is not None
+        z = _control_matrix(votes, ["position"], None, None, None)[kept]
+        side = covariate_fit(cells, alpha, units, counts.row_flip[kept], z, 0, seed, plain.x[:n])
+        coefficient = float(side.x[n] * factor)
+        side_se = float(np.sqrt(max(side.cov[n, n], 0.0)) * factor)
+        position_frame = _with_p_left(
+            pd.DataFrame(
+                {
+                    "control": ["position"],
+                    "coefficient": [coefficient],
+                    "ci_low": [coefficient - z_value * side_se],
+                    "ci_high": [coefficient + z_value * side_se],
+                    "se": [side_se],
+                }
+            ),
+            factor,
+        )
 
     # Observed tallies among the votes used (unweighted counts), for win rates and matrices.
     wins = np.zeros((n, n))
@@ -645,8 +839,8 @@ def _fit(
     np.add.at(wins, (pj[k == 1], pi[k == 1]), c[k == 1])
     np.add.at(draws_m, (pi[k == DRAW], pj[k == DRAW]), c[k == DRAW])
     draws_m = draws_m + draws_m.T
-    battles = (wins + wins.T + draws_m).sum(axis=1)
-    win_rate = (wins.sum(axis=1) + 0.5 * draws_m.sum(axis=1)) / battles
+    battles_n = (wins + wins.T + draws_m).sum(axis=1)
+    win_rate = (wins.sum(axis=1) + 0.5 * draws_m.sum(axis=1)) / battles_n
 
     board = pd.DataFrame(
         {
@@ -654,7 +848,9 @@ def _fit(
             "rating": rating,
             "ci_low": low,
             "ci_high": high,
-            "n_battles": battles.astype("int64"),
+            "rank_low": joint.rank_low,
+            "rank_high": joint.rank_high,
+            "n_battles": battles_n.astype("int64"),
             "win_rate": win_rate,
         }
     )
@@ -664,7 +860,7 @@ def _fit(
     board = board[list(LEADERBOARD_COLUMNS)].reset_index(drop=True)
 
     index = pd.Index(models, name="model")
-    tie_parameter = float(np.exp(x_hat[n])) if engine.extra else None
+    tie_parameter = float(np.exp(x_hat[n])) if model == "davidson" else None
     return BradleyTerryResult(
         leaderboard=board,
         ratings=pd.Series(rating, index=index, name="rating"),
@@ -675,11 +871,90 @@ def _fit(
         n_votes=int(cells.cell_count.sum()),
         options=options,
         warnings=fit_warnings,
-        n_bootstrap_prior=n_prior_rounds,
-        n_bootstrap_unconverged=n_unconverged,
+        n_bootstrap_prior=fitted.n_prior_rounds,
+        n_bootstrap_unconverged=fitted.n_unconverged,
+        controls=control_frame,
+        position=position_frame,
+        covariance=pd.DataFrame(rating_cov, index=index, columns=index),
+        _above=joint.above,
         _wins=wins,
         _draws=draws_m,
     )
+
+
+def _check_collinear(z: Any, names: list[str]) -> None:
+    """Refuse controls that carry the same information (their coefficients are not defined)."""
+    import numpy as np
+
+    if z.shape[1] < 2:
+        return
+    gram = z.T @ z
+    if np.linalg.matrix_rank(gram, tol=1e-9 * max(float(np.abs(gram).max()), 1.0)) == len(names):
+        return
+    for k in range(1, len(names)):
+        part = gram[: k + 1, : k + 1]
+        if np.linalg.matrix_rank(part, tol=1e-9 * max(float(np.abs(part).max()), 1.0)) <= k:
+            raise ArenaDataError(
+                f"control {names[k]!r} is a combination of {', '.join(map(repr, names[:k]))} in "
+                "these votes: their effects cannot be told apart",
+                column=names[k],
+                fix=f"leave {names[k]!r} (or one of the others) out of controls",
+            )
+
+
+def _with_p_left(frame: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """Add ``p_left``: P(the left side wins) between equal models, from the Elo advantage."""
+    import numpy as np
+
+    frame = frame.copy()
+    frame["p_left"] = 1.0 / (1.0 + np.exp(-frame["coefficient"].to_numpy() / factor))
+    return frame
+
+
+def _control_matrix(
+    votes: pd.DataFrame,
+    names: list[str],
+    battles: pd.DataFrame | None,
+    responses: pd.DataFrame | None,
+    executions: pd.DataFrame | None,
+) -> Any:
+    """``(votes, k)`` control values (``a - b``): a column of the votes when it has one, else
+    computed (:func:`arena_kit.ratings.controls.control_features`)."""
+    import numpy as np
+
+    from .controls import control_features
+
+    given = [n for n in names if n in votes.columns]
+    computed = [n for n in names if n not in votes.columns]
+    values = {}
+    if computed:
+        frame = control_features(
+            votes, computed, battles=battles, responses=responses, executions=executions
+        )
+        values.update({n: frame[n].to_numpy(dtype=float) for n in computed})
+    for name in given:
+        try:
+            column = votes[name].to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise ArenaDataError(
+                f"control column {name!r} does not hold numbers",
+                column=name,
+                fix="give the a - b difference of the control as a number per vote",
+            ) from None
+        values[name] = column
+    matrix = np.column_stack([values[n] for n in names])
+    bad = ~np.isfinite(matrix)
+    if bad.any():
+        row, col = (int(v[0]) for v in np.nonzero(bad))
+        raise ArenaDataError(
+            f"control {names[col]!r} has no finite value ({int(bad.any(axis=1).sum())} such "
+            "row(s))",
+            location=f"row {row + 1}",
+            column=names[col],
+            value=matrix[row, col],
+            fix="give every vote a value for each control, or drop the votes",
+        )
+    return matrix
 
 
 def uncertain_ranks(board: pd.DataFrame) -> Any:
@@ -697,80 +972,3 @@ def uncertain_ranks(board: pd.DataFrame) -> Any:
         return board["rank"].to_numpy(dtype="int64")
     above = (low[None, :] > high[:, None]).sum(axis=1)
     return (1 + above).astype("int64")
-
-
-def resample_counts(rng: Any, counts: Any, size: int) -> Any:
-    """``size`` draws of ``Multinomial(counts.sum(), counts / counts.sum())``, shape ``(size, C)``.
-
-    The counts of a resample of the votes with replacement. Drawn exactly, but about twice
-    faster than ``rng.multinomial`` when there are many cells: each cell gets an independent
-    ``Poisson(count)``; given their total ``T``, the cells are ``Multinomial(T, p)`` — ``T``
-    independent votes. Adding ``N - T`` further independent votes (when ``T < N``), or removing
-    ``T - N`` of the ``T`` votes chosen uniformly without replacement (when ``T > N``), leaves
-    ``N`` independent votes: ``Multinomial(N, p)`` exactly. Used when cells hold fewer than
-    ``_POISSON_BELOW`` votes on average; otherwise ``rng.multinomial``.
-    """
-    import numpy as np
-
-    counts = np.asarray(counts, dtype=np.int64)
-    total = int(counts.sum())
-    n_cells = len(counts)
-    if total >= _POISSON_BELOW * n_cells:
-        # Many votes per cell: numpy's multinomial (binomials) is as fast (measured).
-        return rng.multinomial(total, counts / total, size=size)
-    cdf = np.cumsum(counts / total)
-    cdf[-1] = 1.0
-    draws = rng.poisson(counts.astype(float), size=(size, n_cells))
-    sums = draws.sum(axis=1)
-    for row in range(size):
-        gap = total - int(sums[row])
-        if gap > 0:
-            extra = np.searchsorted(cdf, rng.random(gap), side="right")
-            draws[row] += np.bincount(np.minimum(extra, n_cells - 1), minlength=n_cells)
-        elif gap < 0:
-            # Votes are numbered 0..T-1 cell by cell; remove a uniform subset of |gap| of them.
-            removed = rng.choice(int(sums[row]), size=-gap, replace=False)
-            where = np.searchsorted(np.cumsum(draws[row]), removed, side="right")
-            draws[row] -= np.bincount(where, minlength=n_cells)
-    return draws
-
-
-def _bootstrap(
-    engine: Engine,
-    cells: FitCells,
-    x_hat: NDArray[np.float64],
-    alpha: float,
-    n_rounds: int,
-    seed: int | None,
-) -> tuple[Any, int, int]:
-    """Parameters of ``n_rounds`` multinomial resamples of the cell counts, ``(B, m)``."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    counts = cells.cell_count
-    n_cells = len(counts)
-    chunk = max(1, _CHUNK_CELLS // max(n_cells, 1))
-    stats0 = engine.pair_stats(counts)
-    _, _, hess = engine.evaluate(x_hat[None, :], stats0, np.array([alpha]), hessian=True)
-    chord = np.linalg.inv(hess[0])
-    out = np.empty((n_rounds, engine.m))
-    prior_rounds = 0
-    unconverged = 0
-    for start in range(0, n_rounds, chunk):
-        size = min(chunk, n_rounds - start)
-        draws = resample_counts(rng, counts, size)
-        stats = engine.pair_stats(draws)
-        del draws
-        round_alpha = np.full(size, alpha)
-        if alpha == 0:
-            # A resample can lose a model's only win: the MLE of that round diverges. Those
-            # rounds get the same small prior the point fit would have used.
-            bad = engine.degenerate(stats)
-            if bad.any():
-                round_alpha[bad] = DEFAULT_PRIOR
-                prior_rounds += int(bad.sum())
-        x0 = np.broadcast_to(x_hat, (size, engine.m))
-        result = newton(engine, stats, x0, round_alpha, tol=1e-8, max_iter=100, chord_inverse=chord)
-        unconverged += int((~result.converged).sum())
-        out[start : start + size] = result.x
-    return out, prior_rounds, unconverged

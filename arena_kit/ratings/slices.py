@@ -40,6 +40,7 @@ from .bradley_terry import (
     select_view,
     uncertain_ranks,
 )
+from .rank_sets import ranks_from_above
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -124,8 +125,9 @@ def flag_thin(result: BradleyTerryResult, min_decisive: int | None = None) -> pd
     -------
     DataFrame
         The leaderboard columns plus ``n_decisive`` and ``thin``. Thin rows keep their point
-        ``rating`` but get ``NaN`` ``ci_low``/``ci_high`` and ``rank_ub = 1``; every other
-        ``rank_ub`` is counted again without them, so no rank is separated by a thin model.
+        ``rating`` but get ``NaN`` ``ci_low``/``ci_high``, ``rank_ub = 1`` and the rank set
+        ``1 … n``; every other ``rank_ub``, ``rank_low`` and ``rank_high`` is counted again
+        without them, so no rank is separated by a thin model.
     """
     import numpy as np
 
@@ -138,6 +140,10 @@ def flag_thin(result: BradleyTerryResult, min_decisive: int | None = None) -> pd
         board.loc[thin, ["ci_low", "ci_high"]] = np.nan
         board["rank_ub"] = uncertain_ranks(board)
         board.loc[thin, "rank_ub"] = 1
+        # The joint sets again, with the thin models separating no one (their own: 1 … n).
+        above = result.surely_above().reindex(index=board["model"], columns=board["model"])
+        low, high = ranks_from_above(above.to_numpy(), keep=~thin)
+        board["rank_low"], board["rank_high"] = low, high
     return board
 
 

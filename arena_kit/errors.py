@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ArenaKitError", "ArenaDataError", "OutputExistsError"]
+__all__ = ["ArenaKitError", "ArenaDataError", "OutputExistsError", "require_columns"]
 
 
 class ArenaKitError(Exception):
@@ -50,3 +50,15 @@ class OutputExistsError(ArenaKitError, FileExistsError):
     """A writer refused to replace something at its output path that it did not write itself
     (a user's folder or file): arena-kit never deletes what is not its own output unless told
     to (``force=True``, ``--force``). The message names the path, what is there and the fix."""
+
+
+def require_columns(frame: Any, columns: Any, what: str, fix: str) -> None:
+    """Raise :class:`ArenaDataError` (not ``KeyError``) naming the columns ``frame`` lacks."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ArenaDataError(
+            f"{what} lacks column(s) {', '.join(map(repr, missing))} (found: "
+            f"{', '.join(map(str, frame.columns))})",
+            column=missing[0],
+            fix=fix,
+        )

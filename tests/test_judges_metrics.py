@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from arena_kit.errors import ArenaDataError
 from arena_kit.judges import (
     agreement,
     bootstrap_scores,
@@ -333,3 +334,34 @@ def test_win_rate_with_strong_weights_by_hand():
     by_category = win_rates(games, "category", n_bootstrap=0).set_index("category")
     assert by_category.loc["web_design", "win_rate"] == pytest.approx(3.5 / 8)
     assert math.isnan(by_category.loc["problem_solving", "win_rate"])
+
+
+@pytest.mark.parametrize(
+    ("call", "column"),
+    [
+        (lambda v, votes: score_judge(v.drop(columns=["swapped"]), votes), "swapped"),
+        (lambda v, votes: score_judge(v, votes.drop(columns=["winner"])), "winner"),
+        (lambda v, votes: execution_lift(v.drop(columns=["mode"]), votes), "mode"),
+        (lambda v, votes: agreement(v.drop(columns=["judge"])), "judge"),
+    ],
+)
+def test_a_missing_column_is_an_arena_data_error_naming_it(call, column):
+    verdicts = pd.DataFrame(
+        [{"judge": "j", "mode": "code_only", "battle_id": "b1", "swapped": False,
+          "winner": "model_a"}]
+    )  # fmt: skip
+    votes = pd.DataFrame([{"battle_id": "b1", "winner": "model_a"}])
+    with pytest.raises(ArenaDataError) as caught:
+        call(verdicts, votes)
+    assert caught.value.column == column and "Fix:" in str(caught.value)
+
+
+def test_battle_inputs_name_the_missing_columns():
+    from arena_kit.judges import battle_inputs
+
+    battles = pd.DataFrame([{"battle_id": "b1", "model_a": "x", "model_b": "y"}])
+    responses = pd.DataFrame([{"response_id": "r", "prompt_id": "p", "model": "x", "messages": []}])
+    with pytest.raises(ArenaDataError, match="prompt_id"):  # no response ids, no prompt id
+        battle_inputs(battles, responses)
+    with pytest.raises(ArenaDataError, match="'messages'"):
+        battle_inputs(battles.assign(prompt_id="p"), responses.drop(columns=["messages"]))

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArenaDataError, ArenaKitError
+from ..errors import ArenaDataError, ArenaKitError, require_columns
 from .base import Judge
 from .battles import baseline_battles
 
@@ -50,18 +50,6 @@ __all__ = [
 
 GAME_COLUMNS: tuple[str, ...] = ("prompt_id", "model_a", "model_b", "winner", "strong")
 """What :func:`games_table` needs of a verdicts table (``category``, ``env_a`` optional)."""
-
-
-def require_columns(frame: pd.DataFrame, columns: Iterable[str], what: str, fix: str) -> None:
-    """Raise :class:`ArenaDataError` (not ``KeyError``) naming the columns ``frame`` lacks."""
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ArenaDataError(
-            f"{what} lacks column(s) {', '.join(map(repr, missing))} (found: "
-            f"{', '.join(map(str, frame.columns))})",
-            column=missing[0],
-            fix=fix,
-        )
 
 
 def answered_prompts(responses: pd.DataFrame) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArenaDataError
+from ..errors import ArenaDataError, require_columns
 from ..schema import content_id
 
 if TYPE_CHECKING:
@@ -120,6 +120,19 @@ def battle_inputs(
     ArenaDataError
         A battle whose response cannot be found, naming the battle and the side.
     """
+    require_columns(
+        responses, ("response_id", "prompt_id", "model", "messages"), "the responses table",
+        "pass a responses table (datasets.read_answers, read_table(path, 'responses'))",
+    )  # fmt: skip
+    require_columns(
+        battles, ("battle_id", "model_a", "model_b"), "the battles (or votes) table",
+        "pass a battles table (battles.make_battles) or the votes of battles",
+    )  # fmt: skip
+    if not {"response_a", "response_b"} <= set(battles.columns):
+        require_columns(
+            battles, ("prompt_id",), "a battles table without response_a/response_b",
+            "give response_a and response_b, or prompt_id to find each model's answer",
+        )  # fmt: skip
     response_rows = {str(r["response_id"]): r for r in _records(responses)}
     by_model: dict[tuple[str, str], dict[str, Any]] = {}
     for row in response_rows.values():

@@ -32,6 +32,8 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..errors import require_columns
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -56,6 +58,10 @@ UNPARSED = "unparsed"
 METRICS: tuple[str, ...] = ("accuracy", "macro_f1", "kappa", "mcc")
 _FOUR = ("model_a", "model_b", "tie", "both_bad")
 _THREE = ("model_a", "model_b", "tie")
+
+
+VERDICT_NEEDS = ("judge", "mode", "battle_id", "swapped", "winner")
+"""The verdict columns every score reads (the rest of VERDICT_COLUMNS is optional here)."""
 
 
 def class_labels(classes: int) -> tuple[str, ...]:
@@ -232,6 +238,10 @@ def orient(verdicts: pd.DataFrame, orientation: str = "original") -> pd.DataFram
     """
     import pandas as pd
 
+    require_columns(
+        verdicts, VERDICT_NEEDS, "the verdicts table",
+        "pass what Judge.judge() or bigcodereward() returned (arena_kit.judges.VERDICT_COLUMNS)",
+    )  # fmt: skip
     keys = ["judge", "mode", "battle_id"]
     if orientation == "original":
         return verdicts[~verdicts["swapped"].astype(bool)].drop_duplicates(keys)
@@ -257,6 +267,10 @@ def orient(verdicts: pd.DataFrame, orientation: str = "original") -> pd.DataFram
 
 def _paired(verdicts: pd.DataFrame, votes: pd.DataFrame) -> pd.DataFrame:
     """Votes × verdicts on ``battle_id``: one row per (vote, judge, mode)."""
+    require_columns(
+        votes, ("battle_id", "winner"), "the votes table",
+        "pass the votes of the judged battles (datasets.read_votes gives battle_id and winner)",
+    )  # fmt: skip
     vote_part = votes[["battle_id", "winner", *(["category"] if "category" in votes else [])]]
     vote_part = vote_part.rename(columns={"winner": "human", "category": "vote_category"})
     merged = vote_part.merge(verdicts, on="battle_id", how="inner")

@@ -74,7 +74,9 @@ class ArenaSession:
     annotator
         The annotator id; when missing the session asks for it first.
     **options
-        Passed to :class:`~arena_kit.labeling.controller.LabelingController`: ``sampling``,
+        ``warm_apps`` (default True): once a battle shows a Streamlit or Gradio app, keep one
+        sandbox of that kind started ahead for **Try it live** (~200–400 MB while idle).
+        The rest go to :class:`~arena_kit.labeling.controller.LabelingController`: ``sampling``,
         ``seed``, ``executor``, ``prefetch``, ``repeat_share``, ``gold``, ``gold_share``,
         ``votes_per_battle``, ``max_workers``, ``source``.
     """
@@ -96,6 +98,8 @@ class ArenaSession:
                 responses = bundled_responses()[1]
         if responses is None:
             raise ValueError("give the responses table that the battles point into")
+        self._warm_apps = bool(options.pop("warm_apps", True))
+        self._warmed: set[str] = set()
         self.controller = LabelingController(battles, responses, store, **options)
         self._lock = threading.RLock()
         self._shown = threading.Event()
@@ -451,6 +455,7 @@ class ArenaSession:
             self._bind_sample(panel["sample"], sampled, item, item.sample)
         if turn.environment in _LIVE_KINDS:
             panel["live"].layout.display = None
+            self._warm(turn.environment)
         if turn.environment == "pygame":
             from ..web.pygame_live import PlayWidget
 
@@ -541,6 +546,16 @@ class ArenaSession:
             self._live.append((item, screen, app, timer))
             panel["live_view"].value = live_app_html(app, height=420)
             panel["live"].disabled = False
+
+    def _warm(self, kind: str) -> None:
+        """Keep one sandbox of this app kind started ahead, its framework imported, once the
+        session shows such an app: **Try it live** then takes ~1.5 s instead of ~3 s."""
+        if not self._warm_apps or kind not in ("streamlit", "gradio") or kind in self._warmed:
+            return
+        from ..web.apps import keep_warm
+
+        self._warmed.add(kind)
+        keep_warm(kind, 1)
 
     def _stop_live(self, keep: Item | None = None) -> None:
         """Stop the live apps of every battle but ``keep``."""
@@ -716,6 +731,11 @@ class ArenaSession:
         for panel in self._fixed.values():
             self._close_game(panel)
         self._live_starter.shutdown(wait=False, cancel_futures=True)
+        if self._warmed:
+            from ..web.apps import keep_warm
+
+            for kind in self._warmed:
+                keep_warm(kind, 0)
         self.controller.close()
         for widget in list(self.iter_widgets()):
             widget.close()

@@ -65,11 +65,9 @@ def test_opening_the_notebook_in_jupyterlab_changes_nothing(name):
 def test_jupyterlab_opens_and_saves_the_notebook_without_a_change(tmp_path):
     """In a real JupyterLab: once the kernel is idle the tab shows no "modified" dot, and
     saving writes back the committed bytes (so git sees no change)."""
-    import os
-    import secrets
     import time
 
-    from jupyter_harness import free_port, running_jupyter
+    from jupyter_harness import running_lab
     from playwright.sync_api import sync_playwright
 
     from arena_kit.web.browser import CHROMIUM_ARGS
@@ -77,23 +75,11 @@ def test_jupyterlab_opens_and_saves_the_notebook_without_a_change(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
-    port, token = free_port(), secrets.token_hex(16)
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR"):
-        env[name] = str(tmp_path / name.lower())
-    env["JUPYTERLAB_WORKSPACES_DIR"] = str(tmp_path / "workspaces")
-    command = [
-        str(Path(sys.executable).with_name("jupyter")), "lab", "--no-browser", "--ip",
-        "127.0.0.1", "--port", str(port), "--allow-root", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={work}", "--LabApp.news_url=None",
-    ]  # fmt: skip
-    with running_jupyter(
-        command, port=port, token=token, log_path=tmp_path / "jupyter.log", env=env, cwd=work
-    ) as server, sync_playwright() as playwright:  # fmt: skip
+    with running_lab(work, tmp_path) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            page.goto(f"{server.url}lab/tree/{NOTEBOOK.name}?token={token}")
+            page.goto(f"{server.url}lab/tree/{NOTEBOOK.name}?token={server.token}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
             page.get_by_text("| Idle").first.wait_for(timeout=60_000)
             time.sleep(3)  # the kernel's info has arrived; metadata updates are applied

@@ -21,7 +21,7 @@ from .errors import ArenaDataError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["make_battles", "answer_language"]
+__all__ = ["make_battles", "answer_language", "answered_prompts"]
 
 _BASELINE = "baseline:"
 
@@ -170,7 +170,6 @@ def _check_one_answer_each(responses: pd.DataFrame) -> None:
 
 def _prompt_table(responses: pd.DataFrame, prompts: pd.DataFrame | None) -> pd.DataFrame:
     """The prompts of the responses: the given table (checked), or made from the answers."""
-    import pandas as pd
 
     from .schema import validate
 
@@ -188,11 +187,21 @@ def _prompt_table(responses: pd.DataFrame, prompts: pd.DataFrame | None) -> pd.D
                 "or prompts=None to take each prompt from its answers",
             )
         return table
+    return answered_prompts(responses)
+
+
+def answered_prompts(responses: pd.DataFrame) -> pd.DataFrame:
+    """The prompts table of ``responses``: one row per ``prompt_id``, its instruction the first
+    user message of its first answer, its category empty (for
+    :func:`~arena_kit.categories.fill_categories`)."""
+    from .schema import validate
+
     first = responses.drop_duplicates("prompt_id")
-    texts = [
-        next((m["content"] for m in messages if m["role"] == "user"), "")
-        for messages in first["messages"]
+    rows = [
+        {
+            "prompt_id": str(prompt_id),
+            "instruction": next((m["content"] for m in messages if m.get("role") == "user"), ""),
+        }
+        for prompt_id, messages in zip(first["prompt_id"], first["messages"], strict=True)
     ]
-    return pd.DataFrame(
-        {"prompt_id": first["prompt_id"].tolist(), "instruction": texts, "source": None}
-    )
+    return validate(rows, "prompts", source="<prompts of the responses>")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..battles import answered_prompts
 from ..errors import ArenaDataError, ArenaKitError, require_columns
 from .base import Judge
 from .battles import baseline_battles
@@ -50,23 +51,6 @@ __all__ = [
 
 GAME_COLUMNS: tuple[str, ...] = ("prompt_id", "model_a", "model_b", "winner", "strong")
 """What :func:`games_table` needs of a verdicts table (``category``, ``env_a`` optional)."""
-
-
-def answered_prompts(responses: pd.DataFrame) -> pd.DataFrame:
-    """The prompts table of ``responses``: one row per ``prompt_id``, its instruction the first
-    user message of its first answer, its category empty (for
-    :func:`~arena_kit.categories.fill_categories`)."""
-    from ..schema import validate
-
-    first = responses.drop_duplicates("prompt_id")
-    rows = [
-        {
-            "prompt_id": str(prompt_id),
-            "instruction": next((m["content"] for m in messages if m.get("role") == "user"), ""),
-        }
-        for prompt_id, messages in zip(first["prompt_id"], first["messages"], strict=True)
-    ]
-    return validate(rows, "prompts", source="<prompts of the responses>")
 
 
 def pick_baseline(responses: pd.DataFrame) -> str:

@@ -39,7 +39,7 @@ $(SYSTEM_STAMP): scripts/setup-system.sh
 
 $(VENV_STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -e '.[dev]' 2> >(grep -v "^WARNING: Location" >&2)
+	$(PIP) install -e '.[dev,postgres,serve,dask]' 2> >(grep -v "^WARNING: Location" >&2)
 	@# An editable install leaves out data files: put the live-app Jupyter extension's config
 	@# where a wheel install would (jupyter then loads arena_kit.web.jupyter_app_proxy).
 	@mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d

@@ -27,6 +27,7 @@ PACKAGES=(
   # A PyGame answer played live (arena_kit.web.pygame_live) draws on a virtual X display in
   # its sandbox; keys and clicks are injected through XTest so that pygame.key.get_pressed()
   # sees them too (events posted by the game's own process do not update it).
+  "postgresql|the PostgreSQL vote store's tests (each starts its own server on loopback)"
   "xvfb|playing PyGame answers live (the game's virtual display)"
   "xdotool|playing PyGame answers live (keys and clicks injected into the game's display)"
 )

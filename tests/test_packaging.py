@@ -52,7 +52,10 @@ def _conda_dependencies() -> tuple[set[str], list[str]]:
 
 def test_environment_yml_mirrors_every_pyproject_dependency():
     project = _pyproject()["project"]
-    wanted = list(project["dependencies"]) + list(project["optional-dependencies"]["dev"])
+    extras = project["optional-dependencies"]
+    wanted = list(project["dependencies"]) + [
+        r for name in ("dev", "postgres", "serve", "dask") for r in extras[name]
+    ]
     conda, pip = _conda_dependencies()
     from_pip = {_name(entry) for entry in pip}  # packages conda-forge does not carry
     missing = [

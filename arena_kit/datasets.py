@@ -78,7 +78,14 @@ ARENA_HARD_MODELS = ("gpt-4-0314", "gpt-4-0613", "gpt-3.5-turbo-0125")
 
 
 def read_table(path: str | Path, table: str) -> pd.DataFrame:
-    """Read and validate a table file (``.jsonl``, ``.json``, ``.parquet``, ``.csv``)."""
+    """Read and validate a table file (``.jsonl``, ``.json``, ``.parquet``, ``.csv``), or the
+    table of that name in a vote store (:func:`arena_kit.store.is_store_location`: a live
+    session's store holds its prompts, responses, executions, battles and votes)."""
+    from .store import is_store_location, open_existing
+
+    if is_store_location(path):
+        with open_existing(path, reading=table) as store:
+            return store.table(table)
     return validate(path, table)
 
 

@@ -150,12 +150,13 @@ def read_inputs(
     """Read the tables named by a notebook's :data:`DATA_PARAMETERS` (empty names are skipped).
 
     Votes may be any votes file or a vote store (:func:`load_votes`); the others are table
-    files, validated (:func:`arena_kit.schema.validate`).
+    files, validated (:func:`arena_kit.schema.validate`), or the same store (a live session's
+    store holds every table: :func:`arena_kit.datasets.read_table`).
     """
-    from .schema import validate
+    from .datasets import read_table
 
     def table(path: str | Path | None, name: str) -> pd.DataFrame | None:
-        return validate(path, name) if path else None
+        return read_table(path, name) if path else None
 
     return Inputs(
         votes=load_votes(votes_path) if votes_path else None,
@@ -171,6 +172,11 @@ def load_votes(path: str | Path) -> pd.DataFrame:
 
     Raises :class:`~arena_kit.errors.ArenaDataError` for a missing file or bad rows.
     """
+    from .store import is_store_location, open_existing
+
+    if is_store_location(path):
+        with open_existing(path, reading="votes") as store:
+            return store.votes()
     path = Path(path)
     if not path.exists():
         raise ArenaDataError("file not found", source=str(path), fix="check the --votes path")
@@ -181,10 +187,6 @@ def load_votes(path: str | Path) -> pd.DataFrame:
             fix="give --votes a votes file (.jsonl, .json, .parquet, .csv) or a vote store "
             "(.sqlite, .db)",
         )
-    if path.suffix.lower() in (".sqlite", ".sqlite3", ".db"):
-        from .store import VoteStore
-
-        return VoteStore(path).votes()
     from .datasets import read_votes
 
     return read_votes(path)

@@ -289,6 +289,11 @@ _KEYS: dict[str, str] = {
 }
 
 
+def key_column(table: str) -> str:
+    """The column that identifies a row of ``table`` (``prompt_id``, ``vote_id``, …)."""
+    return _KEYS[table]
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     name: str

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_labeling_browser.py [--votes 15] [--think 2]
 
-JupyterLab on 127.0.0.1 and the system Chromium (Playwright) at 1400×900, a labeling session
+JupyterLab on 127.0.0.1 and the system Chromium (Playwright; sandboxed like the page renderer,
+the JupyterLab port bridged into its network namespace) at 1400×900, a labeling session
 on the bundled Arena-Hard battles (the session's default executor, results from the sandbox's
 cache when ``make demo`` ran before: this measures the view, not the runs):
 
@@ -34,9 +35,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from jupyter_harness import open_and_run_all, running_lab  # noqa: E402
-
-from arena_kit.web.browser import CHROMIUM_ARGS  # noqa: E402
+from jupyter_harness import launch_test_browser, open_and_run_all, running_lab  # noqa: E402
 
 F = "```"
 PAGE = (
@@ -89,15 +88,13 @@ def _lab(folder: Path):
     from playwright.sync_api import sync_playwright
 
     with running_lab(folder, folder) as lab, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 900})
-        open_and_run_all(page, lab, "bench.ipynb")
+        browser, cleanup = launch_test_browser(playwright, [lab.port])
         try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            open_and_run_all(page, lab, "bench.ipynb")
             yield page
         finally:
-            browser.close()
+            cleanup()
 
 
 def _prompt_text(page) -> str:

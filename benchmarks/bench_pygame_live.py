@@ -9,7 +9,8 @@
    whose centre has the new colour. This path is the sandbox's: XTest injection, the game's
    loop, the JPEG, the pipes.
 3. **Key → frame, in the browser** (unless ``--no-browser``): the same game in a
-   :class:`~arena_kit.web.pygame_live.PlayWidget` in JupyterLab, in Chromium. A key pressed in
+   :class:`~arena_kit.web.pygame_live.PlayWidget` in JupyterLab, in Chromium (sandboxed like the
+   page renderer, the JupyterLab port bridged into its network namespace). A key pressed in
    the page (Playwright) is timed in the page itself, from the ``keydown`` event to the
    canvas drawn with the new colour: what a person sees, the kernel's messages included.
 
@@ -191,9 +192,7 @@ def browser_latency(trials: int) -> list[float]:
     from playwright.sync_api import sync_playwright
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from jupyter_harness import free_port, running_jupyter
-
-    from arena_kit.web.browser import CHROMIUM_ARGS
+    from jupyter_harness import free_port, launch_test_browser, running_jupyter
 
     with tempfile.TemporaryDirectory(prefix="bench-live-") as folder:
         tmp = Path(folder)
@@ -226,9 +225,7 @@ def browser_latency(trials: int) -> list[float]:
             ) as server,
             sync_playwright() as playwright,
         ):
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+            browser, cleanup = launch_test_browser(playwright, [port])
             try:
                 page = browser.new_page(viewport={"width": 1200, "height": 1000})
                 page.add_init_script(_PAGE_TIMER)
@@ -257,7 +254,7 @@ def browser_latency(trials: int) -> list[float]:
                 latencies = page.evaluate("window.__arenaLatencies")
                 page.locator(".arena-play-button").click()  # Stop
             finally:
-                browser.close()
+                cleanup()
     return [float(x) for x in latencies]
 
 

@@ -1,6 +1,6 @@
 """End to end in a real browser: JupyterLab on loopback, notebooks/02_label.ipynb opened with
-Playwright in the system Chromium, one vote cast by clicking and one by pressing ``1``, both
-found in the SQLite file."""
+Playwright in the system Chromium (sandboxed: ``launch_test_browser``), one vote cast by
+clicking and one by pressing ``1``, both found in the SQLite file."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from jupyter_harness import free_port, running_jupyter
-
-from arena_kit.web.browser import CHROMIUM_ARGS
+from jupyter_harness import free_port, launch_test_browser, running_jupyter
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = ROOT / "notebooks" / "02_label.ipynb"
@@ -89,7 +87,8 @@ def serve_notebook(tmp_path: Path):
     with running_jupyter(
         command, port=port, token=token, log_path=tmp_path / "jupyter.log", env=env, cwd=work
     ) as server:
-        yield {"url": f"{server.url}lab/tree/02_label.ipynb?token={token}", "store": store}
+        url = f"{server.url}lab/tree/02_label.ipynb?token={token}"
+        yield {"url": url, "store": store, "port": port}
 
 
 def test_vote_by_click_and_by_key_in_jupyterlab(jupyterlab, tmp_path):
@@ -97,10 +96,7 @@ def test_vote_by_click_and_by_key_in_jupyterlab(jupyterlab, tmp_path):
 
     store = jupyterlab["store"]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-        )
+        browser, cleanup = launch_test_browser(playwright, [jupyterlab["port"]])
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1100})
             page.goto(jupyterlab["url"])
@@ -153,6 +149,6 @@ def test_vote_by_click_and_by_key_in_jupyterlab(jupyterlab, tmp_path):
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             raise
         finally:
-            browser.close()
+            cleanup()
     winners = {w for _, w in _votes(store)}
     assert winners <= {"model_a", "model_b"}

@@ -1,6 +1,7 @@
 """The annotator's view in a real browser: JupyterLab on loopback, a labeling session on one
 battle made for the test — a page with a button on one side, a Streamlit app on the other, a
-long prompt — opened in the system Chromium at 1400×900.
+long prompt — opened at 1400×900 in the system Chromium, sandboxed like the page renderer
+(``launch_test_browser``: only the JupyterLab port is bridged into its network namespace).
 
 What a person must be able to do without hunting or scrolling sideways: see both outputs
 first, click inside the live page and see it change, start the app live and type into it,
@@ -17,10 +18,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_harness import open_and_run_all, running_lab
+from jupyter_harness import launch_test_browser, open_and_run_all, running_lab
 from test_label_e2e import CHROMIUM, _wait
-
-from arena_kit.web.browser import CHROMIUM_ARGS
 
 pytestmark = [
     pytest.mark.slow,
@@ -92,7 +91,7 @@ def test_a_person_tries_both_outputs_and_votes_without_scrolling(tmp_path):
     _write_inputs(work)
     shots = Path(os.environ.get("ARENA_KIT_SHOTS", tmp_path))
     with running_lab(work, tmp_path) as lab, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser, cleanup = launch_test_browser(playwright, [lab.port])
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
             open_and_run_all(page, lab, "live.ipynb")
@@ -152,7 +151,7 @@ def test_a_person_tries_both_outputs_and_votes_without_scrolling(tmp_path):
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             raise
         finally:
-            browser.close()
+            cleanup()
     counts = _interactions(work / "votes.sqlite")
     stored = {"model-page": "a", "model-app": "b"}  # the battle's stored sides
     page_counts, app_counts = counts[stored["model-page"]], counts[stored["model-app"]]

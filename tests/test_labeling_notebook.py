@@ -62,21 +62,20 @@ def test_opening_the_notebook_in_jupyterlab_changes_nothing(name):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no system Chromium")
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bwrap not installed")
 def test_jupyterlab_opens_and_saves_the_notebook_without_a_change(tmp_path):
     """In a real JupyterLab: once the kernel is idle the tab shows no "modified" dot, and
     saving writes back the committed bytes (so git sees no change)."""
     import time
 
-    from jupyter_harness import running_lab
+    from jupyter_harness import launch_test_browser, running_lab
     from playwright.sync_api import sync_playwright
-
-    from arena_kit.web.browser import CHROMIUM_ARGS
 
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
     with running_lab(work, tmp_path) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser, cleanup = launch_test_browser(playwright, [server.port])
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"{server.url}lab/tree/{NOTEBOOK.name}?token={server.token}")
@@ -94,7 +93,7 @@ def test_jupyterlab_opens_and_saves_the_notebook_without_a_change(tmp_path):
                 assert time.monotonic() < deadline, "JupyterLab did not save"
                 time.sleep(0.2)
         finally:
-            browser.close()
+            cleanup()
     assert (work / NOTEBOOK.name).read_bytes() == NOTEBOOK.read_bytes()
 
 

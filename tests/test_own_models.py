@@ -20,7 +20,6 @@ from arena_kit import datasets, execution
 from arena_kit.battles import make_battles
 from arena_kit.labeling import ArenaSession
 from arena_kit.ratings import compare_slices
-from arena_kit.web.browser import CHROMIUM_ARGS
 
 pytestmark = pytest.mark.slow
 
@@ -135,35 +134,27 @@ def test_from_a_plain_answers_file_to_a_shared_report(tmp_path):
 
 
 def _open_in_chromium(html: Path, png: Path) -> dict:
-    """The report as Chromium shows it, offline: headings, table headers, text, a screenshot."""
+    """The report as Chromium shows it, offline: headings, table headers, text, a screenshot
+    (in the sandboxed test browser)."""
+    from jupyter_harness import launch_test_browser, open_file_offline
     from playwright.sync_api import sync_playwright
 
-    remote: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-
-        def route(request_route):
-            if request_route.request.url.startswith(("file:", "data:")):
-                request_route.continue_()
-            else:
-                remote.append(request_route.request.url)
-                request_route.abort()
-
-        page.route("**/*", route)
-        page.goto(html.as_uri(), wait_until="load")
-        shown = {
-            "headings": [h.strip() for h in page.locator("h2").all_inner_texts()],
-            "table_headers": page.eval_on_selector_all(
-                "table",
-                "tables => tables.map(t => [...t.querySelectorAll('th')]"
-                ".map(th => th.innerText.trim()))",
-            ),
-            "text": page.inner_text("body"),
-            "png": page.screenshot(path=str(png), full_page=True),
-            "remote": remote,
-        }
-        browser.close()
+        browser, cleanup = launch_test_browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            remote = open_file_offline(page, html)
+            shown = {
+                "headings": [h.strip() for h in page.locator("h2").all_inner_texts()],
+                "table_headers": page.eval_on_selector_all(
+                    "table",
+                    "tables => tables.map(t => [...t.querySelectorAll('th')]"
+                    ".map(th => th.innerText.trim()))",
+                ),
+                "text": page.inner_text("body"),
+                "png": page.screenshot(path=str(png), full_page=True),
+                "remote": remote,
+            }
+        finally:
+            cleanup()
     return shown

@@ -373,17 +373,15 @@ _CANVAS_X = """() => {
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no system Chromium")
 def test_play_in_jupyterlab_with_real_keys(tmp_path):
-    """The widget in JupyterLab, in Chromium: Play, a click to focus, ArrowRight held in the
-    page (a get_pressed game: only real X input moves it), frames change; JupyterLab's own
-    shortcut ``b`` (insert a cell) does not fire while the game has the keys; the counts
-    reach the kernel; Stop ends it."""
+    """The widget in JupyterLab, in the (sandboxed) test Chromium: Play, a click to focus,
+    ArrowRight held in the page (a get_pressed game: only real X input moves it), frames
+    change; JupyterLab's own shortcut ``b`` (insert a cell) does not fire while the game has
+    the keys; the counts reach the kernel; Stop ends it."""
     import json
 
     import nbformat
-    from jupyter_harness import open_and_run_all, running_lab
+    from jupyter_harness import launch_test_browser, open_and_run_all, running_lab
     from playwright.sync_api import sync_playwright
-
-    from arena_kit.web.browser import CHROMIUM_ARGS
 
     work = tmp_path / "work"
     work.mkdir()
@@ -403,7 +401,7 @@ def test_play_in_jupyterlab_with_real_keys(tmp_path):
     shot = Path("/tmp/pygame_live_widget.png")
     crash_shot = Path("/tmp/pygame_live_crash.png")
     with running_lab(work, tmp_path) as lab, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser, cleanup = launch_test_browser(playwright, [lab.port])
         page = browser.new_page(viewport={"width": 1200, "height": 1000})
         try:
             open_and_run_all(page, lab, "play.ipynb")
@@ -460,5 +458,5 @@ def test_play_in_jupyterlab_with_real_keys(tmp_path):
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             raise
         finally:
-            browser.close()
+            cleanup()
     assert moved_x > start_x + 100

@@ -16,7 +16,6 @@ from arena_kit import report
 from arena_kit.datasets import write_table
 from arena_kit.errors import OutputExistsError
 from arena_kit.simulate import simulate_votes
-from arena_kit.web.browser import CHROMIUM_ARGS
 
 
 def _plain(html: str) -> str:
@@ -106,33 +105,24 @@ def test_html_hides_code_and_says_the_votes_are_simulated(built):
 
 @pytest.mark.slow
 def test_html_opens_offline_in_chromium(built, tmp_path):
+    from jupyter_harness import launch_test_browser, open_file_offline
     from playwright.sync_api import sync_playwright
 
-    failed, remote = [], []
+    failed: list[str] = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium",
-            args=CHROMIUM_ARGS,
-        )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-
-        def route(request_route):
-            if request_route.request.url.startswith(("file:", "data:")):
-                request_route.continue_()
-            else:
-                remote.append(request_route.request.url)
-                request_route.abort()
-
-        page.route("**/*", route)
-        page.on("requestfailed", lambda request: failed.append(request.url))
-        page.goto((built / "first" / "report.html").as_uri(), wait_until="load")
-        sizes = page.eval_on_selector_all(
-            'img[src^="data:image/svg"]', "images => images.map(i => i.naturalWidth)"
-        )
-        n_tables = page.locator("table").count()
-        leaderboard_text = page.inner_text("body")
-        shot = page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        browser.close()
+        browser, cleanup = launch_test_browser(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.on("requestfailed", lambda request: failed.append(request.url))
+            remote = open_file_offline(page, built / "first" / "report.html")
+            sizes = page.eval_on_selector_all(
+                'img[src^="data:image/svg"]', "images => images.map(i => i.naturalWidth)"
+            )
+            n_tables = page.locator("table").count()
+            leaderboard_text = page.inner_text("body")
+            shot = page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        finally:
+            cleanup()
     assert remote == [] and failed == []
     assert len(sizes) >= 3 and min(sizes) > 100 and n_tables >= 2
     assert "sim-aurora" in leaderboard_text and "Caveats" in leaderboard_text

@@ -214,11 +214,13 @@ def test_renders_work_with_the_network_cut_off():
 
 
 def test_a_live_app_is_viewable_in_a_page_on_another_origin_while_it_runs():
-    """The notebook's view: an iframe on the app's own loopback origin, in a real browser."""
+    """The notebook's view: an iframe on the app's own loopback origin, in a real browser
+    (sandboxed: the notebook's port and the app's are bridged into its network namespace)."""
     import http.server
     import threading
     import time
 
+    from jupyter_harness import launch_test_browser
     from playwright.sync_api import sync_playwright
 
     from arena_kit.web.display import live_app_html
@@ -242,23 +244,25 @@ def test_a_live_app_is_viewable_in_a_page_on_another_origin_while_it_runs():
     seen = False
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
-            )
-            page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
-            for _ in range(60):
-                frames = [frame for frame in page.frames if frame != page.main_frame]
-                try:
-                    if frames and "live view" in frames[0].inner_text("body", timeout=500):
-                        seen = True
-                        break
-                except Exception:  # the frame is still loading
-                    pass
-                time.sleep(0.5)
-            # The app's frame cannot read the notebook page (another origin).
-            assert page.evaluate("() => document.querySelector('h1').textContent") == "notebook"
-            browser.close()
+            ports = [server.server_address[1], app.port]
+            browser, cleanup = launch_test_browser(playwright, ports)
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+                for _ in range(60):
+                    frames = [frame for frame in page.frames if frame != page.main_frame]
+                    try:
+                        if frames and "live view" in frames[0].inner_text("body", timeout=500):
+                            seen = True
+                            break
+                    except Exception:  # the frame is still loading
+                        pass
+                    time.sleep(0.5)
+                # The app's frame cannot read the notebook page (another origin).
+                text = page.evaluate("() => document.querySelector('h1').textContent")
+                assert text == "notebook"
+            finally:
+                cleanup()
     finally:
         app.stop()
         server.shutdown()

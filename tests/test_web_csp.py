@@ -2,8 +2,10 @@
 
 Real parts only: every adversarial page is rendered in the system Chromium and tries every way
 out we know of towards an HTTP listener the test starts on 127.0.0.1. The browser has no proxy
-(loopback must be reachable), and the controls render the same pages without the policy and
-must reach that listener with every attempt: silence under the policy means blocked, not broken.
+and is sandboxed like the page renderer (``launch_test_browser``), the listener's port bridged
+into its network namespace (loopback must be reachable), and the controls render the same
+pages without the policy and must reach that listener with every attempt: silence under the
+policy means blocked, not broken.
 Each page gets a fresh browser context: ``set_content`` writes into the page's existing
 document, which keeps a policy it was given before.
 """
@@ -19,14 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from jupyter_harness import launch_test_browser
 
 from arena_kit.web import display
-from arena_kit.web.browser import CHROMIUM_ARGS
 from arena_kit.web.build import PRELUDE, html_page
 from arena_kit.web.inject import prepend_to_head, prepend_to_head_bytes
 from arena_kit.web.jupyter_app_proxy import SHIM, _inject
 
-CHROMIUM = "/usr/bin/chromium"
 SETTLE_S = 1.0
 """How long a page may keep trying after its script ran (the controls must all land within it)."""
 
@@ -59,22 +60,33 @@ class _Listener(http.server.ThreadingHTTPServer):
         threading.Thread(target=self.serve_forever, daemon=True).start()
 
 
-@pytest.fixture
-def listener() -> Iterator[_Listener]:
-    server = _Listener()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture(scope="module")
-def chromium():
+def sandboxed_chromium():
+    """The test browser and its sandbox (for bridging each listener in)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        browser, cleanup = launch_test_browser(playwright)
+        try:
+            yield browser, cleanup
+        finally:
+            cleanup()
+
+
+@pytest.fixture(scope="module")
+def chromium(sandboxed_chromium):
+    return sandboxed_chromium[0]
+
+
+@pytest.fixture
+def listener(sandboxed_chromium) -> Iterator[_Listener]:
+    """A listener whose port the browser reaches (bridged for this test only)."""
+    server = _Listener()
+    bridge = sandboxed_chromium[1].bridge(server.port)
+    yield server
+    bridge.close()
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Live apps through the Jupyter server (arena_kit.web.jupyter_app_proxy): a real
-``jupyter server``, real sandboxed apps, and the system Chromium on a page that the Jupyter
-server itself serves, so the parent page has Jupyter's origin as in JupyterLab."""
+``jupyter server``, real sandboxed apps, and the system Chromium (sandboxed, the server's port
+bridged in) on a page that the Jupyter server itself serves, so the parent page has Jupyter's
+origin as in JupyterLab."""
 
 from __future__ import annotations
 
@@ -21,10 +22,9 @@ from types import SimpleNamespace
 
 import pytest
 import tomllib
-from jupyter_harness import free_port, running_jupyter
+from jupyter_harness import free_port, launch_test_browser, running_jupyter
 
 from arena_kit.web import jupyter_app_proxy as proxy
-from arena_kit.web.browser import CHROMIUM_ARGS
 from arena_kit.web.display import live_app_html
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,9 @@ def jupyter(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with running_jupyter(
         command, port=port, token=token, log_path=config / "server.log", base_url=BASE, env=env
     ) as server:
-        yield SimpleNamespace(origin=server.origin, token=token, root=root, pid=server.pid)
+        yield SimpleNamespace(
+            origin=server.origin, token=token, root=root, pid=server.pid, port=port
+        )
 
 
 def _get(url: str, method: str = "GET", headers: dict[str, str] | None = None):
@@ -299,15 +301,15 @@ _READ_PARENT = """() => {
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def chromium(jupyter):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+        browser, cleanup = launch_test_browser(playwright, [jupyter.port])
+        try:
+            yield browser
+        finally:
+            cleanup()
 
 
 _STREAMLIT = """

@@ -27,7 +27,7 @@ import pytest
 
 from arena_kit.sandbox.confine import sandbox_uid
 from arena_kit.web.bridge import _CLONE_NEWNET, _libc
-from arena_kit.web.browser import Browser, _chromium
+from arena_kit.web.browser import Browser
 from arena_kit.web.build import Page
 
 pytestmark = pytest.mark.slow
@@ -420,22 +420,23 @@ def test_a_page_cannot_load_file_urls(sandboxed, tmp_path):
     assert "probe ran" in render.checks["body"] and " w=0" in render.checks["body"]
 
 
-def test_control_the_file_probe_sees_a_loaded_file(tmp_path):
-    # The same markup from a file:// page, in an unsandboxed Chromium of the test's own: the
-    # image loads there, so w=0 above is the browser refusing, not a broken probe.
+def test_control_the_file_probe_sees_a_loaded_file():
+    # The same markup in a file:// document, in a Chromium of the test's own (sandboxed too,
+    # where the image's folder is part of the read-only system): the image loads there, so
+    # w=0 above is the renderer refusing, not a broken probe.
+    from jupyter_harness import launch_test_browser
     from playwright.sync_api import sync_playwright
 
-    page = tmp_path / "p.html"
-    page.write_text(_FILE_PROBE)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        browser, cleanup = launch_test_browser(playwright, args=["--no-sandbox"])
         try:
             tab = browser.new_page()
-            tab.goto(page.as_uri(), wait_until="load")
+            tab.goto(Path(FILE_PNG).parent.as_uri(), wait_until="load")  # a file:// origin
+            tab.set_content(_FILE_PROBE)  # written into that document: its origin is kept
             text = tab.inner_text("body")
         finally:
-            browser.close()
-    assert " w=" in text and " w=0" not in text
+            cleanup()
+    assert tab.url.startswith("file://") and " w=" in text and " w=0" not in text
 
 
 # --- live apps ------------------------------------------------------------------------------

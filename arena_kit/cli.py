@@ -1,4 +1,5 @@
-"""The ``arena-kit`` command: ``demo``, ``report``, ``setup`` and ``notebooks``."""
+"""The ``arena-kit`` command: ``demo``, ``report``, ``setup``, ``notebooks``, ``execute``,
+``label`` and ``store``."""
 
 from __future__ import annotations
 
@@ -41,11 +42,38 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks", help="copy the workbench's notebooks into a folder, to open in JupyterLab"
     )
     notebooks.add_argument("folder", help="where to copy them (made if missing)")
+    commands.add_parser(
+        "label",
+        help="serve the labeling session to annotators' browsers (--serve, through Voila)",
+        add_help=False,
+    )
+    commands.add_parser(
+        "execute",
+        help="run a responses table's answers on a Dask cluster (or a local one), resumably",
+        add_help=False,
+    )
+    commands.add_parser(
+        "store",
+        help="copy, merge or export vote stores (SQLite files, PostgreSQL URLs)",
+        add_help=False,
+    )
     args, rest = parser.parse_known_args(argv)
+    if args.command == "store":
+        from .store_cli import main as store_main
+
+        return store_main(rest)
+    if args.command == "execute":
+        from .cluster import main as execute_main
+
+        return execute_main(rest)
     if args.command == "report":
         from .report import main as report_main
 
         return report_main(rest)
+    if args.command == "label":
+        from .serve import main as label_main
+
+        return label_main(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "demo":

@@ -273,9 +273,17 @@ def analysis_commands(votes_path: str | Path) -> str:
     report, and the line to set in those notebooks when opened in JupyterLab."""
     import shlex
 
-    votes = Path(votes_path).expanduser().resolve()
+    from .store import public_location
+
+    text = os.fspath(votes_path)
+    if "://" in text:  # a PostgreSQL store: its URL, never its password
+        shown = public_location(text)
+        out = Path("reports") / shown.rsplit("/", 1)[-1].split("?")[0]
+    else:
+        votes = Path(text).expanduser().resolve()
+        shown, out = str(votes), votes.parent / "reports" / votes.stem
     bin_dir = Path(sys.executable).parent
-    quoted = shlex.quote(str(votes))
+    quoted = shlex.quote(shown)
     lines = [
         f"{shlex.quote(str(bin_dir / 'papermill'))} "
         f"{shlex.quote(str(NOTEBOOKS_DIR / name))} {stem}.ipynb -p votes_path {quoted}"
@@ -284,11 +292,11 @@ def analysis_commands(votes_path: str | Path) -> str:
     ]  # fmt: skip
     lines.append(
         f"{shlex.quote(str(bin_dir / 'arena-kit'))} report --votes {quoted} "
-        f"--out {shlex.quote(str(votes.parent / 'reports' / votes.stem))}"
+        f"--out {shlex.quote(str(out))}"
     )
     return (
         "In JupyterLab, open `03_votes_by_category.ipynb` or `04_rankings.ipynb` and set "
-        f"`votes_path = {str(votes)!r}` in its first cell. Headless, from any folder:\n\n"
+        f"`votes_path = {shown!r}` in its first cell. Headless, from any folder:\n\n"
         "```bash\n" + "\n".join(lines) + "\n```"
     )
 
@@ -695,14 +703,21 @@ def export_html(notebook_path: Path, html_path: Path) -> Path:
     return html_path
 
 
-def _check_inputs(votes: Path, tables: dict[str, Path | None]) -> Any:
-    """The votes, after checking every input (errors name the file, row and value)."""
-    from .schema import validate
+def _input_location(location: str | Path) -> Any:
+    """An input's absolute path; a PostgreSQL store's URL as given (not a path)."""
+    text = os.fspath(location)
+    return text if "://" in text else Path(text).resolve()
+
+
+def _check_inputs(votes: Any, tables: dict[str, Any]) -> Any:
+    """The votes, after checking every input (errors name the file, row and value); a
+    table may be read from a store (a live session's holds them all)."""
+    from .datasets import read_table
 
     frame = load_votes(votes)
     for table, path in tables.items():
         if path is not None:
-            validate(path, table)
+            read_table(path, table)
     return frame
 
 
@@ -938,8 +953,8 @@ def run(
             fix="pass --responses (the answers the votes are about), or --judges bundled for "
             "the judges' demo on the bundled real battles",
         )
-    votes_path = Path(votes).resolve()
-    paths = {table: Path(path).resolve() if path else None for table, path in given.items()}
+    votes_path = _input_location(votes)
+    paths = {table: _input_location(path) if path else None for table, path in given.items()}
     frame = _check_inputs(votes_path, paths)
     frame = apply_filters(frame, filters or {}, source=str(votes_path))
     try:

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from postgres_harness import postgres_server, postgres_url, store_location  # noqa: F401
 
 from arena_kit.sandbox import available_backends
 from arena_kit.sandbox.dockerd import stop_shared_engine

@@ -1,4 +1,5 @@
-"""The vote store: real SQLite files, real processes, kill -9, concurrent writers."""
+"""The vote store on both engines (``store_location``: a real SQLite file | a real PostgreSQL
+database): real processes, kill -9, concurrent writers, foreign and damaged stores."""
 
 from __future__ import annotations
 
@@ -12,8 +13,35 @@ import textwrap
 import time
 
 import pytest
+from postgres_harness import connect_raw, is_postgres
 
 from arena_kit.store import APPLICATION_ID, SCHEMA_VERSION, VoteStore, VoteStoreError
+
+FOREIGN_VARIANTS = ["csv", "random-bytes", "sqlite-magic-then-garbage"]
+
+
+def _snapshot(location):
+    """What must not change when a store is refused: the file's bytes and the folder (SQLite);
+    every relation, trigger and function of the schema and every row (PostgreSQL)."""
+    if not is_postgres(location):
+        folder = location.parent
+        return _digest(location), sorted(p.name for p in folder.iterdir())
+    with connect_raw(location) as conn:
+        objects = conn.execute(
+            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1"
+        ).fetchall()
+        triggers = conn.execute("SELECT tgname FROM pg_trigger ORDER BY 1").fetchall()
+        functions = conn.execute(
+            "SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' ORDER BY 1"
+        ).fetchall()
+        rows = {
+            name: sorted(map(str, conn.execute(f'SELECT * FROM "{name}"').fetchall()))
+            for name, kind in objects
+            if kind == "r"
+        }
+    return objects, triggers, functions, rows
 
 
 def _vote(i: int = 0, **extra):
@@ -32,8 +60,8 @@ def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
 
 
-def test_vote_skip_undo_and_the_derived_votes_table(tmp_path):
-    store = VoteStore(tmp_path / "votes.sqlite")
+def test_vote_skip_undo_and_the_derived_votes_table(store_location):
+    store = VoteStore(store_location)
     first = store.record_vote(_vote(0, duration_s=3.5, edits=[{"side": "a", "status": "ok"}]))
     second = store.record_vote(_vote(1))
     store.record_skip("battle-2", "ann-1")
@@ -57,42 +85,65 @@ def test_vote_skip_undo_and_the_derived_votes_table(tmp_path):
     assert info["votes"] == 1 and info["retracted"] == 2 and info["annotators"] == {"ann-1": 1}
 
 
-def test_empty_store_gives_the_votes_columns(tmp_path):
-    votes = VoteStore(tmp_path / "new" / "votes.sqlite").votes()
+def test_empty_store_gives_the_votes_columns(store_location):
+    if not is_postgres(store_location):  # a file in a folder not made yet
+        store_location = store_location.parent / "new" / store_location.name
+    votes = VoteStore(store_location).votes()
     assert len(votes) == 0
     assert "winner" in votes.columns and "edits" in votes.columns
 
 
-def test_the_log_is_append_only_and_writes_are_idempotent(tmp_path):
-    path = tmp_path / "votes.sqlite"
-    store = VoteStore(path)
+def test_the_log_is_append_only_and_writes_are_idempotent(store_location):
+    store = VoteStore(store_location)
     vote_id = store.record_vote(_vote(0), event_id="fixed-id")
     assert store.record_vote(_vote(0), event_id="fixed-id") == vote_id
     assert len(store.votes()) == 1
-    raw = sqlite3.connect(path)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        raw.execute("DELETE FROM events")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        raw.execute("UPDATE events SET kind = 'skip'")
-    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert raw.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    # An undo sent twice (a retry after a lost acknowledgement) retracts once.
+    store.record_vote(_vote(1))
+    undone = store.undo_last("ann-1", retract_id="undo-1")
+    assert store.undo_last("ann-1", retract_id="undo-1") == undone
+    assert store.retract(vote_id, retract_id="undo-2") == "undo-2"
+    assert store.retract(vote_id, retract_id="undo-2") == "undo-2"
+    assert list(store.events()["kind"]) == ["vote", "vote", "retract", "retract"]
+    raw = connect_raw(store_location)
+    if is_postgres(store_location):
+        import psycopg
+
+        refused = psycopg.errors.RestrictViolation
+        statements = ["DELETE FROM events", "UPDATE events SET kind = 'skip'", "TRUNCATE events"]
+        meta = dict(raw.execute("SELECT key, value FROM arena_kit_meta").fetchall())
+        assert meta["application_id"] == str(APPLICATION_ID)
+        assert meta["schema_version"] == str(SCHEMA_VERSION)
+    else:
+        refused = sqlite3.DatabaseError
+        statements = ["DELETE FROM events", "UPDATE events SET kind = 'skip'"]
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert raw.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    for statement in statements:
+        with pytest.raises(refused, match="append-only"):
+            raw.execute(statement)
     raw.close()
+    assert len(store.iter_events()) == 4
 
 
-def test_a_malformed_vote_is_refused_before_it_is_written(tmp_path):
-    store = VoteStore(tmp_path / "votes.sqlite")
+def test_a_malformed_vote_is_refused_before_it_is_written(store_location):
+    store = VoteStore(store_location)
     with pytest.raises(VoteStoreError, match="winner"):
         store.record_vote(_vote(0, winner="left"))
     assert len(store.iter_events()) == 0
 
 
-def test_no_personal_data_beyond_the_annotator_id(tmp_path):
-    path = tmp_path / "votes.sqlite"
-    store = VoteStore(path)
+def test_no_personal_data_beyond_the_annotator_id(store_location):
+    store = VoteStore(store_location)
     store.record_vote(_vote(0))
+    store.claim("battle-1", "ann-1")
     store.close()
-    blob = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    if is_postgres(store_location):  # every row of every table, as text
+        blob = repr(_snapshot(store_location)[3]).encode()
+        assert b"ann-1" in blob
+    else:
+        blob = b"".join(p.read_bytes() for p in store_location.parent.iterdir())
     import getpass
     import socket
 
@@ -101,67 +152,116 @@ def test_no_personal_data_beyond_the_annotator_id(tmp_path):
             assert secret.encode() not in blob
 
 
-@pytest.mark.parametrize(
-    "content",
-    [
-        b"vote_id,winner\n1,model_a\n",
-        os.urandom(4096),
-        b"SQLite format 3\x00" + os.urandom(4080),
-    ],
-    ids=["csv", "random-bytes", "sqlite-magic-then-garbage"],
-)
-def test_a_foreign_or_corrupt_file_is_refused_and_left_untouched(tmp_path, content):
-    path = tmp_path / "votes.sqlite"
-    path.write_bytes(content)
-    before = _digest(path)
+def _make_foreign(location, variant: str) -> None:
+    """Something that is not an arena-kit store where the store would be. PostgreSQL's
+    counterparts of the files: a table of CSV-like rows, a table of random bytes, and a
+    database that names itself a store of another application."""
+    if not is_postgres(location):
+        location.write_bytes(
+            {
+                "csv": b"vote_id,winner\n1,model_a\n",
+                "random-bytes": os.urandom(4096),
+                "sqlite-magic-then-garbage": b"SQLite format 3\x00" + os.urandom(4080),
+            }[variant]
+        )
+        return
+    with connect_raw(location) as conn:
+        if variant == "csv":
+            conn.execute("CREATE TABLE votes (vote_id TEXT, winner TEXT)")
+            conn.execute("INSERT INTO votes VALUES ('1', 'model_a')")
+        elif variant == "random-bytes":
+            conn.execute("CREATE TABLE blob (data BYTEA)")
+            conn.execute("INSERT INTO blob VALUES (%s)", (os.urandom(4096),))
+        else:
+            conn.execute("CREATE TABLE arena_kit_meta (key TEXT PRIMARY KEY, value TEXT)")
+            conn.execute("INSERT INTO arena_kit_meta VALUES ('application_id', '42')")
+            conn.execute("CREATE TABLE events (x BYTEA)")
+            conn.execute("INSERT INTO events VALUES (%s)", (os.urandom(512),))
+
+
+@pytest.mark.parametrize("variant", FOREIGN_VARIANTS)
+def test_a_foreign_or_corrupt_file_is_refused_and_left_untouched(store_location, variant):
+    _make_foreign(store_location, variant)
+    before = _snapshot(store_location)
     with pytest.raises(VoteStoreError, match="not a vote store|damaged") as info:
-        VoteStore(path)
-    assert str(path) in str(info.value) and "Fix:" in str(info.value)
-    assert _digest(path) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["votes.sqlite"]
+        VoteStore(store_location)
+    shown = str(store_location).replace(_password(store_location), "")
+    assert shown in str(info.value) and "Fix:" in str(info.value)
+    assert _password(store_location) not in str(info.value)
+    assert _snapshot(store_location) == before
 
 
-def test_another_programs_sqlite_database_is_refused_and_left_untouched(tmp_path):
-    path = tmp_path / "app.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE events (x)")
-    conn.execute("INSERT INTO events VALUES (1)")
-    conn.commit()
-    conn.close()
-    before = _digest(path)
-    with pytest.raises(VoteStoreError, match="another application"):
-        VoteStore(path)
-    assert _digest(path) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["app.db"]
+def _password(location) -> str:
+    """The password in a URL ('' for a path): it must never be shown."""
+    if not is_postgres(location):
+        return "\0"
+    from urllib.parse import urlsplit
+
+    password = urlsplit(location).password
+    assert password
+    return ":" + password
 
 
-def test_a_damaged_store_is_refused_and_left_untouched(tmp_path):
-    path = tmp_path / "votes.sqlite"
-    store = VoteStore(path)
-    for i in range(300):
-        store.record_vote(_vote(i, reason="x" * 200))
-    store.close()  # the last connection checkpoints the log into the main file
-    assert not (tmp_path / "votes.sqlite-wal").exists()
-    data = bytearray(path.read_bytes())
+def test_another_programs_database_is_refused_and_left_untouched(store_location):
+    if is_postgres(store_location):
+        with connect_raw(store_location) as conn:
+            conn.execute("CREATE TABLE events (x INTEGER)")
+            conn.execute("INSERT INTO events VALUES (1)")
+    else:
+        store_location = store_location.with_name("app.db")
+        conn = sqlite3.connect(store_location)
+        conn.execute("CREATE TABLE events (x)")
+        conn.execute("INSERT INTO events VALUES (1)")
+        conn.commit()
+        conn.close()
+    before = _snapshot(store_location)
+    with pytest.raises(VoteStoreError, match="another application") as info:
+        VoteStore(store_location)
+    assert _password(store_location) not in str(info.value)
+    assert _snapshot(store_location) == before
+
+
+def _damage(location) -> None:
+    """Overwrite the schema's and the log's first pages (SQLite); lose a table (PostgreSQL)."""
+    if is_postgres(location):
+        with connect_raw(location) as conn:
+            conn.execute("DROP TABLE records")
+        return
+    data = bytearray(location.read_bytes())
     page = 4096
     assert len(data) > 4 * page
-    data[page : 3 * page] = os.urandom(2 * page)  # the schema's and the log's first pages
-    path.write_bytes(bytes(data))
-    before = _digest(path)
+    data[page : 3 * page] = os.urandom(2 * page)
+    location.write_bytes(bytes(data))
+
+
+def test_a_damaged_store_is_refused_and_left_untouched(store_location):
+    store = VoteStore(store_location)
+    for i in range(300):
+        store.record_vote(_vote(i, reason="x" * 200))
+    store.close()  # SQLite: the last connection checkpoints the log into the main file
+    if not is_postgres(store_location):
+        assert not store_location.with_name("votes.sqlite-wal").exists()
+    _damage(store_location)
+    before = _snapshot(store_location)
     with pytest.raises(VoteStoreError, match="damaged|not a vote store"):
-        VoteStore(path)
-    assert _digest(path) == before
+        VoteStore(store_location)
+    assert _snapshot(store_location) == before
 
 
-def test_a_newer_schema_is_refused(tmp_path):
-    path = tmp_path / "votes.sqlite"
-    VoteStore(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    conn.commit()
-    conn.close()
+def test_a_newer_schema_is_refused(store_location):
+    VoteStore(store_location).close()
+    with connect_raw(store_location) as conn:
+        if is_postgres(store_location):
+            conn.execute(
+                "UPDATE arena_kit_meta SET value = %s WHERE key = 'schema_version'",
+                (str(SCHEMA_VERSION + 1),),
+            )
+        else:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = _snapshot(store_location)
     with pytest.raises(VoteStoreError, match="upgrade arena-kit"):
-        VoteStore(path)
+        VoteStore(store_location)
+    assert _snapshot(store_location) == before
 
 
 _KILL_WORKER = textwrap.dedent(
@@ -177,8 +277,8 @@ _KILL_WORKER = textwrap.dedent(
 )
 
 
-def test_kill_9_right_after_the_acknowledgement_keeps_the_vote(tmp_path):
-    path = tmp_path / "votes.sqlite"
+def test_kill_9_right_after_the_acknowledgement_keeps_the_vote(store_location):
+    path = store_location
     process = subprocess.Popen(
         [sys.executable, "-c", _KILL_WORKER, str(path)], stdout=subprocess.PIPE, text=True
     )
@@ -193,6 +293,65 @@ def test_kill_9_right_after_the_acknowledgement_keeps_the_vote(tmp_path):
     votes = VoteStore(path).votes()
     assert list(votes["vote_id"]) == [vote_id]
     assert votes["winner"].iloc[0] == "model_b"
+
+
+_ACK_WRITER = textwrap.dedent(
+    """
+    import sys, uuid
+    from arena_kit.store import VoteStore
+    store = VoteStore(sys.argv[1])
+    worker = sys.argv[2]
+    print("READY", flush=True)
+    while True:
+        vote_id = f"{worker}-{uuid.uuid4().hex}"
+        store.record_vote({"battle_id": "b", "model_a": "x", "model_b": "y", "winner": "tie",
+                           "annotator": worker}, event_id=vote_id)
+        print("ACK", vote_id, flush=True)
+    """
+)
+
+
+def test_kill_9_of_writers_voting_flat_out_loses_no_acknowledged_vote(store_location):
+    """Four processes voting as fast as they can are killed (-9) mid-stream: every vote a
+    writer was told is stored is there, and at most one more per writer (sent, not yet
+    acknowledged)."""
+    store = VoteStore(store_location)  # made first: the writers only open it
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _ACK_WRITER, str(store_location), f"w{w}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(4)
+    ]
+    acked: set[str] = set()
+    try:
+        for writer in writers:
+            assert writer.stdout.readline() == "READY\n", writer.stderr.read()
+        for _ in range(25):  # 25 acknowledgements from each writer, then kill them all
+            for writer in writers:
+                line = writer.stdout.readline().split()
+                assert line and line[0] == "ACK", writer.stderr.read()
+                acked.add(line[1])
+        for writer in writers:
+            os.kill(writer.pid, signal.SIGKILL)
+    finally:
+        for writer in writers:
+            writer.kill()
+            writer.wait(timeout=30)
+            # Acknowledgements still in the pipe (or read ahead into its buffer) were given
+            # before the kill: they count too.
+            rest = writer.stdout.read()
+            acked |= {line.split()[1] for line in rest.splitlines() if line.startswith("ACK ")}
+            writer.stdout.close()
+            writer.stderr.close()
+    assert all(writer.returncode == -signal.SIGKILL for writer in writers)
+    votes = store.votes()
+    stored = set(votes["vote_id"])
+    assert len(votes) == len(stored) >= len(acked) >= 100
+    assert acked <= stored
+    assert len(stored - acked) <= len(writers)
 
 
 _CONCURRENT_WORKER = textwrap.dedent(
@@ -213,8 +372,8 @@ _CONCURRENT_WORKER = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_four_processes_casting_500_votes_each_at_once(tmp_path):
-    path = tmp_path / "votes.sqlite"
+def test_four_processes_casting_500_votes_each_at_once(store_location):
+    path = store_location
     start = time.time() + 3.0  # the four writers start together, after their imports
     processes = [
         subprocess.Popen(
@@ -246,8 +405,8 @@ def test_four_processes_casting_500_votes_each_at_once(tmp_path):
     assert overlapping, spans
 
 
-def test_claims_keep_two_annotators_off_the_same_battle(tmp_path):
-    path = tmp_path / "votes.sqlite"
+def test_claims_keep_two_annotators_off_the_same_battle(store_location):
+    path = store_location
     one, two = VoteStore(path), VoteStore(path)
     assert one.claim("b-1", "ann-1")
     assert one.claim("b-1", "ann-1")  # renewing one's own claim
@@ -261,12 +420,12 @@ def test_claims_keep_two_annotators_off_the_same_battle(tmp_path):
     assert len(one.iter_events()) == 0  # claims are not events
 
 
-def test_the_state_per_annotator_reads_as_a_table(tmp_path, monkeypatch):
+def test_the_state_per_annotator_reads_as_a_table(store_location, monkeypatch):
     import math
 
     import pandas as pd
 
-    store = VoteStore(tmp_path / "votes.sqlite")
+    store = VoteStore(store_location)
     clock = iter([1_790_000_000.0 + 60 * i for i in range(20)])
     monkeypatch.setattr(time, "time", lambda: next(clock))
     store.record_vote(_vote(0, annotator="ann", duration_s=10.0))
@@ -297,8 +456,8 @@ def test_the_state_per_annotator_reads_as_a_table(tmp_path, monkeypatch):
     assert "e+09" not in html and "1790000" not in html
 
 
-def test_an_empty_store_says_so(tmp_path):
-    store = VoteStore(tmp_path / "votes.sqlite")
+def test_an_empty_store_says_so(store_location):
+    store = VoteStore(store_location)
     assert store.by_annotator().empty
     html = store._repr_html_()
     assert "<b>0 votes</b>" in html and "No vote, skip or undo yet" in html

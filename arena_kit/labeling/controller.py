@@ -30,7 +30,7 @@ from .runs import Executor, RunCache, RunOutput, code_hash
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LabelingController", "Item", "CHOICES", "LabelingError"]
+__all__ = ["LabelingController", "Item", "CHOICES", "LabelingError", "SERVED_CODE_CHARS"]
 
 CHOICES: tuple[str, ...] = ("A", "B", "tie", "both_bad")
 """What a person can say, in screen terms: the left panel (A), the right (B), tie, both bad."""
@@ -42,6 +42,10 @@ class LabelingError(ArenaKitError, RuntimeError):
 
 INTERACTION_GAP_S = 2.0
 """The most a pause between two clicks or keys counts as time spent trying an output."""
+
+SERVED_CODE_CHARS = 100_000
+"""The longest edited code a served session runs (a browser can send any text as the editor's
+value; the sandbox bounds the run, this bounds what the kernel hashes, stores and ships)."""
 
 
 def _public(counts: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +153,13 @@ class LabelingController:
         default pip's), in the background runs already: the person judges what would run.
         The install is recorded in the vote's ``edits``. Without it, a panel offers
         **Install and run** for a ``missing_dependency`` output.
+    served
+        The session is driven by an annotator's browser that is not trusted
+        (``arena-kit label --serve``): a browser can send any widget value or click, hidden
+        buttons included. Nothing installs packages then (``allow_install`` and ``index_url``
+        are refused, and so is :meth:`rerun` with ``install=True``: installing is the one
+        step of a run that reaches the network), and edited code is at most
+        :data:`SERVED_CODE_CHARS` characters (it runs in the sandbox like every answer).
     """
 
     def __init__(
@@ -170,8 +181,14 @@ class LabelingController:
         source: str = "arena-kit",
         allow_install: bool = False,
         index_url: str | None = None,
+        served: bool = False,
     ) -> None:
         from ..schema import validate
+
+        if served and (allow_install or index_url):
+            raise ValueError(
+                "a served session never installs packages: drop allow_install and index_url"
+            )
 
         if sampling not in SAMPLING_MODES:
             raise ValueError(
@@ -179,7 +196,10 @@ class LabelingController:
             )
         if not 0 <= repeat_share < 1 or not 0 <= gold_share < 1:
             raise ValueError("repeat_share and gold_share must be in [0, 1)")
-        battles = validate(battles, "battles", source="battles")
+        # An empty table serves no battle of its own: the live arena serves the rounds it
+        # makes (:meth:`serve`).
+        if len(battles):
+            battles = validate(battles, "battles", source="battles")
         self.store = store if isinstance(store, VoteStore) else VoteStore(store)
         self._records: dict[str, dict[str, Any]] = {
             str(r["battle_id"]): {str(k): v for k, v in r.items()}
@@ -208,6 +228,7 @@ class LabelingController:
         self.runs = RunCache(executor, max_workers=max_workers)
         self.allow_install = allow_install
         self.index_url = index_url
+        self.served = served
         self._planner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-plan")
         self._lock = threading.RLock()
         self.annotator: str | None = None
@@ -330,20 +351,25 @@ class LabelingController:
         self._start_samples(item)
         for screen in ("A", "B"):
             turns = item.turns(screen)
-            if turns and turns[-1].code is not None and turns[-1].environment is not None:
-                last = turns[-1]
-                key = (screen, len(turns) - 1)
-                if key not in item.runs:
-                    install = self.install_options(last.code, last.language, last.environment)
-                    if install and self.allow_install:
-                        # The person judges what would run: installed first, and recorded.
-                        item.runs[key] = self._edit_run(
-                            item, screen, len(turns) - 1, last.code, install
-                        )
-                    else:
-                        item.runs[key] = self.runs.submit(
-                            last.code, last.language, last.environment
-                        )
+            if turns:
+                self.start_run(item, screen, len(turns) - 1)
+
+    def start_run(self, item: Item, screen: str, index: int) -> Future[RunOutput] | None:
+        """Start (once) the main code of turn ``index`` on screen side ``screen``; its run, or
+        None when that turn has no runnable code. With ``allow_install`` a program that
+        imports what the sandbox lacks installs it first, recorded in the edits."""
+        turn = item.turns(screen)[index]
+        if turn.code is None or turn.environment is None:
+            return None
+        key = (screen, index)
+        if key not in item.runs:
+            install = self.install_options(turn.code, turn.language, turn.environment)
+            if install and self.allow_install:
+                # The person judges what would run: installed first, and recorded.
+                item.runs[key] = self._edit_run(item, screen, index, turn.code, install)
+            else:
+                item.runs[key] = self.runs.submit(turn.code, turn.language, turn.environment)
+        return item.runs[key]
 
     def _start_samples(self, item: Item) -> None:
         from ..sampleio import sample_io
@@ -404,6 +430,16 @@ class LabelingController:
             else:
                 self._next = None
             return item
+
+    def serve(self, item: Item | None) -> None:
+        """Judge ``item``, built elsewhere (a live round), from now on; None: nothing.
+
+        Votes, skips, re-runs and interactions then go to it as to a battle of the pool."""
+        with self._lock:
+            self._require_annotator()
+            if item is not None and item.shown_at is None:
+                item.shown_at = time.time()
+            self.current = item
 
     def _done_now(self) -> set[str]:
         return self._state()[1]
@@ -527,8 +563,9 @@ class LabelingController:
         self, code: str, language: str | None, environment: str | None = None
     ) -> dict[str, Any]:
         """Executor options that install what a Python program imports and the sandbox lacks
-        (empty when it lacks nothing, or the code is not a program that can install)."""
-        if language != "python" or environment not in (None, "python"):
+        (empty when it lacks nothing, the code is not a program that can install, or the
+        session is served)."""
+        if self.served or language != "python" or environment not in (None, "python"):
             return {}
         from ..sandbox.install import missing_requirements
 
@@ -560,6 +597,13 @@ class LabelingController:
         the limit, status, execution id) is recorded with the vote; its status is
         ``"running"`` until the run ends.
         """
+        if self.served and install:
+            raise LabelingError("installing packages is off in this served session")
+        if self.served and len(code) > SERVED_CODE_CHARS:
+            raise LabelingError(
+                f"the edited code is too long to run here ({len(code):,} characters; at most "
+                f"{SERVED_CODE_CHARS:,})"
+            )
         item = self._require_current()
         turns = item.turns(screen)
         index = turn % len(turns)

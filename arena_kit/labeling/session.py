@@ -12,10 +12,13 @@ every click goes through the same methods a program (or a test) can call: :meth:
 from __future__ import annotations
 
 import html
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
@@ -76,6 +79,12 @@ class ArenaSession:
     **options
         ``warm_apps`` (default True): once a battle shows a Streamlit or Gradio app, keep one
         sandbox of that kind started ahead for **Try it live** (~200–400 MB while idle).
+        ``served`` (default False): the session is shown to an annotator's browser that is
+        not trusted (``arena-kit label --serve``, :mod:`arena_kit.serve`): no installing, no
+        **Try it live** (it is shown through JupyterLab's server, which a served page does not
+        have), the annotator cannot change once started, and failures other than a
+        :class:`~arena_kit.labeling.controller.LabelingError` show a generic line (the details
+        go to the server's log, never to the page).
         The rest go to :class:`~arena_kit.labeling.controller.LabelingController`: ``sampling``,
         ``seed``, ``executor``, ``prefetch``, ``repeat_share``, ``gold``, ``gold_share``,
         ``votes_per_battle``, ``max_workers``, ``source``.
@@ -98,7 +107,8 @@ class ArenaSession:
                 responses = bundled_responses()[1]
         if responses is None:
             raise ValueError("give the responses table that the battles point into")
-        self._warm_apps = bool(options.pop("warm_apps", True))
+        self.served = bool(options.get("served", False))
+        self._warm_apps = bool(options.pop("warm_apps", True)) and not self.served
         self._warmed: set[str] = set()
         self.controller = LabelingController(battles, responses, store, **options)
         self._lock = threading.RLock()
@@ -202,10 +212,18 @@ class ArenaSession:
         """Log ``annotator`` in and show their next battle (resuming where they stopped)."""
         if self.controller.annotator and self.controller.annotator == annotator.strip():
             return  # already started (Enter, then a click on Start)
+        if self.served and self.controller.annotator:
+            # A browser can still send the hidden login box's value and a click on Start: in
+            # a served session that must not turn the page into another annotator's.
+            self._say_error(LabelingError("this page's annotator cannot change"))
+            return
         try:
             item = self.controller.start(annotator)
         except LabelingError as exc:
-            self.status.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
+            self._say_error(exc)
+            return
+        except Exception as exc:
+            self._hide_failure(exc)
             return
         self.annotator_box.value = self.controller.annotator or ""
         self.login.layout.display = "none"
@@ -238,7 +256,41 @@ class ArenaSession:
             else:
                 raise ValueError(f"unknown action {action!r}")
         except LabelingError as exc:
-            self.status.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
+            self._say_error(exc)
+        except Exception as exc:
+            self._hide_failure(exc)
+
+    def _say_error(self, exc: LabelingError) -> None:
+        self.status.value = f"<span style='color:#cf222e'>{html.escape(str(exc))}</span>"
+
+    def _hide_failure(self, exc: Exception) -> None:
+        """A failure that is not the person's doing: raised in a notebook; in a served session
+        a generic line, the details in the server's log (an error's text can name the store)."""
+        if not self.served:
+            raise exc
+        # The kernel's own stderr (the Voila server's log), not the page's output stream.
+        log = sys.__stderr__
+        if log is not None:
+            traceback.print_exception(exc, file=log)
+            log.flush()
+        self.status.value = (
+            "<span style='color:#cf222e'>That did not work (the server's log says why). "
+            "Votes marked ✓ Saved are stored: reload the page to go on.</span>"
+        )
+
+    def _action(self, callback: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``callback`` as a button's handler: a refusal is shown in the status line, other
+        failures as :meth:`_hide_failure` says."""
+
+        def handler(argument: Any) -> None:
+            try:
+                callback(argument)
+            except LabelingError as exc:
+                self._say_error(exc)
+            except Exception as exc:
+                self._hide_failure(exc)
+
+        return handler
 
     def press(self, key: str) -> None:
         """Do what a key press does (``1``–``4``, ``s``, ``u``)."""
@@ -295,6 +347,10 @@ class ArenaSession:
             self.bar.max = max(done + left, 1)
             self.bar.value = done
             self.reason.value = ""
+            notice = self.controller.store.pop_notice()  # e.g. reconnected after a restart
+            if notice:
+                note = f"<span style='color:#9a6700'>{html.escape(notice)}</span>"
+                message = f"{message or ''} {note}"
             if message is not None:
                 self.status.value = message
             if item is None:
@@ -417,10 +473,10 @@ class ArenaSession:
                 output.value = output_html(_PENDING)
                 self._bind(output, future, item, panel)
 
-            run.on_click(rerun)
-            longer.on_click(lambda _: again(False))
-            install.on_click(lambda _: again(True))
-            live.on_click(lambda _: self._open_live(screen))
+            run.on_click(self._action(rerun))
+            longer.on_click(self._action(lambda _: again(False)))
+            install.on_click(self._action(lambda _: again(True)))
+            live.on_click(self._action(lambda _: self._open_live(screen)))
             self._fixed[screen] = panel
         return panel
 
@@ -453,7 +509,7 @@ class ArenaSession:
         if sampled is not None and item.sample is not None:
             panel["sample"].value = sample_html(item.sample, None)
             self._bind_sample(panel["sample"], sampled, item, item.sample)
-        if turn.environment in _LIVE_KINDS:
+        if turn.environment in _LIVE_KINDS and not self.served:
             panel["live"].layout.display = None
             self._warm(turn.environment)
         if turn.environment == "pygame":
@@ -501,6 +557,8 @@ class ArenaSession:
 
     def _open_live(self, screen: str) -> None:
         """Start the side's app or server in the sandbox and show it live in its panel."""
+        if self.served:
+            raise LabelingError("Try it live is off in this served session")
         item = self.controller.current
         panel = self._fixed.get(screen)
         if panel is None or panel.get("item") is not item or item is None:
@@ -598,7 +656,7 @@ class ArenaSession:
                 output.value = ""
                 run_button = widgets.Button(description=f"▶ Run turn {index + 1}")
                 run_button.on_click(
-                    lambda _b, s=screen, i=index, o=output: self._run_turn(item, s, i, o)
+                    self._action(partial(self._run_turn, item, screen, index, output))
                 )
                 children.append(run_button)
             children.append(output)
@@ -619,12 +677,14 @@ class ArenaSession:
             result.value = output_html(_PENDING)
             self._bind(result, future, item)
 
-        run.on_click(rerun)
+        run.on_click(self._action(rerun))
         box = widgets.Accordion(children=[widgets.VBox([editor, run, result])], selected_index=None)
         box.set_title(0, f"Edit and re-run {screen}'s code")
         return box
 
-    def _run_turn(self, item: Item, screen: str, index: int, output: widgets.HTML) -> None:
+    def _run_turn(
+        self, item: Item, screen: str, index: int, output: widgets.HTML, _button: Any = None
+    ) -> None:
         if self.controller.current is not item:
             return
         future = self.controller.run_turn(screen, index)

@@ -247,12 +247,35 @@ _GO = re.compile(r"^\s*package\s+\w+\s*$", re.M)
 _GO_BODY = re.compile(r"^\s*(?:func\s|import\s*[(\"])", re.M)
 """After ``package x`` (no semicolon: not Java), a ``func`` or an import of a quoted path."""
 _JAVA = re.compile(r"\bpublic\s+(?:final\s+|abstract\s+)?class\s+\w+|\bSystem\.out\.print")
+_JAVA_SHAPE = re.compile(
+    # A typed catch (`catch (IOException e)`), a generic declaration (`Future<?> f = …;`) …
+    r"\bcatch\s*\(\s*(?:final\s+)?[A-Z][\w.]*(?:\s*\|\s*[A-Z][\w.]*)*\s+\w+\s*\)"
+    r"|^\s*(?:final\s+)?[A-Z]\w*<[\w?,\s<>\[\]]*>\s+\w+\s*[=;]"
+    r"|\bnew\s+[A-Z]\w*<[\w?,\s<>]*>\s*\(|@Override\b|\bthrows\s+[A-Z]\w*Exception\b"
+    r"|\bString\[\]\s+\w+",
+    re.M,
+)
+"""Java's shape in a snippet with no class around it (a typed ``catch``, a generic declaration)."""
+_JAVA_DECLARATION = re.compile(
+    r"^\s*(?:final\s+)?[A-Z]\w*(?:<[^>\n]*>)?(?:\[\])?\s+[a-z]\w*\s*=[^=;\n][^;\n]*;\s*(?://.*)?$",
+    re.M,
+)
+"""``String user = "x";``, ``NodeList result = …;``: a variable declared with a class type."""
+_CPP_SCOPE = re.compile(r"\b[A-Za-z_]\w*::[A-Za-z_~]\w*(?:\s*[(<:]|\s+[A-Za-z_])")
+"""C++'s scope operator before a call, template or name (``HighFive::CompoundType<Data>``,
+``std::string s``); JavaScript, Python and Java never write it, CSS's ``li::before {`` is not it."""
+_JS_ONLY_SYNTAX = re.compile(
+    r"\bfunction\b|\bconsole\.|\brequire\(|\bdocument\.|===|=>|\b(?:const|let)\s"
+)
+"""What JavaScript code has and Java never has (both have ``var``, Java since version 10)."""
 _RUST = re.compile(
     r"\bfn\s+\w+\s*(?:<[^>]*>)?\s*\(|\blet\s+mut\s|\bprintln!\(|^\s*use\s+std::", re.M
 )
 _INCLUDE = re.compile(r"^\s*#\s*include\s*[<\"]([\w./]+)[>\"]", re.M)
 _C_DIRECTIVE = re.compile(r"^#(?:define|ifndef|ifdef|pragma)\s+\w", re.M)
 """A C preprocessor line (``#define N 10``): no Python comment or shell line starts so."""
+_C_TYPEDEF = re.compile(r"^\s*typedef\s+[\w\s:<>,*]+?\s*\**\s*\w+\s*(?:\[[^\]\n]*\]\s*)*;", re.M)
+"""A C-family type alias (``typedef unsigned long u64;``, ``typedef ap_fixed<16, 8> data_t;``)."""
 _NODE_MODULE = re.compile(r"\bmodule\.exports\b|\brequire\(\s*['\"]")
 """Node's module system: ``module.exports = {…}`` also parses as Python, but no Python has it."""
 _CPP_HINTS = re.compile(r"\bstd::|\busing\s+namespace\b|\bcout\s*<<|\btemplate\s*<|\bclass\s+\w+")
@@ -296,7 +319,9 @@ _BRACE_SHAPE = re.compile(
 _RUST_SHAPE = re.compile(
     r"^\s*use\s+\w+(?:::[\w{}*, ]+)+;|\bfn\s+\w+\s*(?:<[^>]*>)?\s*\(|\blet\s+mut\s"
     r"|^\s*impl\b|\bpub\s+(?:fn|struct|enum|mod|trait)\b|^\s*#\[derive\(|\b\w+!\("
-    r"|&(?:mut\s+|')?(?:str|self)\b|->\s*(?:Self|Result<|Option<|Vec<|String|u\d+|i\d+|usize)",
+    r"|&(?:mut\s+|')?(?:str|self)\b|->\s*(?:Self|Result<|Option<|Vec<|String|u\d+|i\d+|usize)"
+    r"|=\s*(?:move\s*)?\|[\w\s,:&]*\|\s*[\w{(&]|\bmove\s*\|"  # a closure: `let f = |x| x + 1;`
+    r"|\.(?:to_string|to_owned|unwrap|as_str|into_iter)\(\)|\b\w+!\[",  # Rust-only methods, vec![…]
     re.M,
 )
 _JS_ONLY = re.compile(
@@ -312,13 +337,20 @@ _C_FUNCTION = re.compile(
     r"\s*\*?\s*\w+\s*\([^)]*\)\s*\{",
     re.M,
 )
-_CPP_ONLY = re.compile(r"\w::\w|\.hpp\b|\bcout\b|\bnew\s+\w+\s*[(\[]|\btemplate\s*<|\bclass\s+\w+")
+_CPP_ONLY = re.compile(
+    r"\w::\w|\.hpp\b|\bcout\b|\bnew\s+\w+\s*[(\[]|\btemplate\s*<|\bclass\s+\w+"
+    # a template type in a declaration: `vector<int> v;`, `typedef ap_fixed<16, 8> data_t;`
+    r"|\b[A-Za-z_]\w*<[\w\s,:*]+>\s*\**\s*[A-Za-z_]\w*\s*[;=(\[{,)]"
+)
 _FOREIGN = re.compile(
     r"<\?php\b|^\s*(?:namespace|use)\s+\w+\\"  # PHP: the tag, namespaces with backslashes
+    r"|\$\w+->\w"  # PHP's (and Perl's) `$this->x`, `$app->get(`: no language here writes it
     r"|^\s*using\s+(?:static\s+)?[A-Z]\w*(?:\.\w+)*\s*;|\bConsole\.Write(?:Line)?\("  # C#
     r"|^\s*(?:(?:override|private|public|suspend)\s+)*fun\s+\w+\s*\(|^\s*val\s+\w+"  # Kotlin
     r"|^[a-z]\w*\s+::\s+\S"  # a Haskell type signature
     r"|^[\w.$]+\s*<-\s"  # R's assignment at the top level (Go's `ch <- x` is in a func)
+    r"|^\s*(?:library|require)\(\w+\)\s*$|\binstall\.packages\("  # R's packages, unquoted
+    r"|\sandroid:\w+="  # an Android resource (layout, manifest, menu): XML, not a page
     r"|^\s*end\s*$"  # a block closed by `end`: Ruby, Lua, Julia, MATLAB, Elixir
     r"|\{[#/:](?:each|if|else|await)\b"  # Svelte's template blocks
     r"|^\s*import\s+(?:SwiftUI|UIKit|Foundation|AppKit|Combine)\s*$|\bfunc\s+\w+[^\n{]*->"  # Swift
@@ -328,6 +360,26 @@ _FOREIGN = re.compile(
 )
 """Marks of languages nothing here runs, which an untagged block of them would otherwise be
 taken for JavaScript (``var``, ``function``), Python (``import a.b``) or HTML (PHP pages)."""
+_PY_FIRST_LINE = re.compile(
+    r"^\s*(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\(|class\s+\w+\s*[(:]"
+    r"|[A-Za-z_]\w*\s*=\s*[rRbBuUfF]{0,2}(?:\"{3}|'{3}))"  # `name = f"""…`: only Python writes so
+)
+"""A first line only Python has, for code cut off after it."""
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.S | re.I)
+_JS_STATEMENT = re.compile(
+    r"^[A-Za-z_][\w$]*(?:\.[\w$]+|\[[^\]\n]*\])*\s*[-+*/]?=\s*[^=\s].*;\s*(?://.*)?$", re.M
+)
+"""An assignment ended by ``;`` with no declaration before the name (``radius = 50;``)."""
+_TYPED_DECLARATION = re.compile(
+    r"^\s*(?:(?:const|static|unsigned|signed|final|private|public)\s+)*"
+    r"[A-Za-z_][\w:<>\[\],]*\s*\**\s+\**[A-Za-z_]\w*\s*(?:\[[^\]\n]*\]\s*)*[=;]",
+    re.M,
+)
+"""A declaration with a type before the name (``int x = 0;``, ``String s;``): C-family, Java."""
+
+
+_SETTING = re.compile(r"[A-Za-z_][\w.-]*=(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s()\[\]{}'\"]*)|[#;].*")
+"""One line of a settings file: ``key=value`` with no space around ``=`` (or a comment)."""
 _SHELL_BODY = re.compile(r"^\s*(?:local\s+\w+=|(?:fi|done|esac)\s*$)", re.M)
 """Shell script lines no program in another language has (a shell function starts like a
 JavaScript one: ``function name() {``)."""
@@ -474,6 +526,30 @@ def _is_prose(line: str) -> bool:
     return len(words) >= 6 and plain >= 0.7 * len(words)
 
 
+def _settings(text: str) -> bool:
+    """Every line is a ``key=value`` setting (ini, .env, properties): Python puts spaces
+    around ``=`` and never writes ``key=swoole.so`` alone."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return all(_SETTING.fullmatch(line) for line in lines) and any("=" in line for line in lines)
+
+
+def _markup_led(text: str) -> bool:
+    """An HTML fragment: it opens with an element, closes one, and any JavaScript it holds is
+    inside ``<script>`` (a Bootstrap modal with its script), not JSX."""
+    if not (_HTML_TAG.match(text) and "</" in text):
+        return False
+    outside = _SCRIPT_OR_STYLE.sub("", text)
+    return not _JS_HINTS.search(outside) and not _JSX.search(outside)
+
+
+def _js_statements(text: str) -> bool:
+    """JavaScript statements that declare nothing: two assignments ended by ``;`` and a ``//``
+    comment, with no typed declaration (C, Java) and no ``$`` variable (PHP)."""
+    if "//" not in text or re.search(r"\$\w+\s*=", text) or _TYPED_DECLARATION.search(text):
+        return False
+    return sum(1 for _ in zip(range(2), _JS_STATEMENT.finditer(text), strict=False)) >= 2
+
+
 def _before_prose(code: str) -> str | None:
     """The code before the first line of prose that follows some code, or None if none does."""
     lines = code.strip().splitlines()
@@ -495,6 +571,8 @@ def _guess_language(code: str) -> str | None:
         return None
     if _SHELL_BODY.search(text):
         return "shell"
+    if _settings(text):
+        return None  # `extension=swoole.so`: an ini, .env or properties file, not a program
     parses = (
         _python_statements(text) and not _NODE_MODULE.search(text) and not _semicolon_lines(text)
     )
@@ -513,7 +591,7 @@ def _guess_language(code: str) -> str | None:
     includes = _INCLUDE.findall(text)
     if includes:
         return "cpp" if any("." not in name for name in includes) else _c_family(text)
-    if _C_DIRECTIVE.search(text):
+    if _C_DIRECTIVE.search(text) or _C_TYPEDEF.search(text):
         return _c_family(text)
     if parses:
         return "python"
@@ -524,15 +602,24 @@ def _guess_language(code: str) -> str | None:
         return "python"  # Python that does not parse (models stop mid-answer)
     if _C_FUNCTION.search(text) and not _JS_ONLY.search(text):
         return _c_family(text)
+    if _markup_led(text):
+        return "html"  # markup first; JavaScript only inside its <script> elements
+    if _CPP_SCOPE.search(text) and re.search(r";\s*$", text, re.M) and not _JS_ONLY.search(text):
+        return "cpp"  # `Name::member` in statements ended by `;` (Rust was told apart above)
+    if (
+        _JAVA_SHAPE.search(text)
+        or sum(1 for _ in zip(range(2), _JAVA_DECLARATION.finditer(text), strict=False)) >= 2
+    ) and not _JS_ONLY_SYNTAX.search(text):
+        return "java"  # a Java snippet with no class around it
     script = _JS_HINTS.search(text) or _TS_DECLARATION.search(text) or _JSDOC.match(text)
     if script or (_JSX.search(text) and re.search(r"\breturn\b|=>", text)):
         return "typescript" if _TS_HINTS.search(text) else "javascript"
     if (_HTML_TAG.match(text) and "</" in text) or re.match(r"<svg[\s>]", text):
         return "html"  # an element with its closing tag; an SVG image, even cut off
-    if re.match(
-        r"^\s*(?:import\s+\w|from\s+[\w.]+\s+import\s|def\s+\w+\(|class\s+\w+\s*[(:])", text
-    ):
+    if _PY_FIRST_LINE.match(text):
         return "python"  # one line of Python's shape, cut off
+    if _js_statements(text):
+        return "javascript"  # statements with no declaration (an After Effects expression)
     if _looks_like_markdown(text):
         return "markdown"
     return None
@@ -791,6 +878,10 @@ def extract(markdown: str) -> Extracted:
     index = max(range(len(runnable)), key=lambda i: len(runnable[i][0].code))
     block, kind = runnable[index]
     environment = environments[index]
+    if kind == "c" and not block.tag and any(k == "cpp" for _, k in runnable):
+        # Untagged code that reads as C in an answer whose other code is C++ (a template in
+        # its typedefs, a class): one program, compiled as C++.
+        kind = environment = "cpp"
     language = kind
     if environment in _PY_APPS:
         language = "python"

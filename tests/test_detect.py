@@ -5,6 +5,9 @@
 --build``), split 50/50 with a fixed seed into a half rules were tuned on and a held-out half;
 ``tests/fixtures/detect_labelled_2.jsonl`` a second batch of new answers (``--build-2``),
 labelled before the rules of its round were written and split the same way with its own seed.
+Both are tuning data now (both halves). ``tests/fixtures/detect_labelled_3.jsonl``
+(``--build-3``) is the untouched set of issue 13's goal: answers to questions neither batch
+holds, labelled by reading before this round's rules, all held out, measured once.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LABELS = ROOT / "tests" / "fixtures" / "responses" / "labels.jsonl"
 GROWN = ROOT / "tests" / "fixtures" / "detect_labelled.jsonl"
 SECOND = ROOT / "tests" / "fixtures" / "detect_labelled_2.jsonl"
+THIRD = ROOT / "tests" / "fixtures" / "detect_labelled_3.jsonl"
 F = "```"
 
 
@@ -239,19 +243,26 @@ def test_the_grown_set_is_split_in_halves_and_marks_what_is_derived():
         assert row["language"] is None or row["language"] in LANGUAGES
 
 
-def test_the_held_out_half_meets_the_tagged_goal_and_bare_does_not_regress():
-    held_out = [r for r in _grown() if r["split"] == "holdout"]
-    tagged = [r for r in held_out if r["fences"] == "tagged"]
-    bare = [r for r in held_out if r["fences"] == "bare"]
-    assert _misses(tagged) == []
-    # Measured 104/110 (94.5 %) after tuning on the other half (81.8 % before); see the next test.
-    assert len(_misses(bare)) <= len(bare) * 0.06
+# Cases whose derivation dropped what their label rests on: a PERN answer cut inside its Express
+# server loses the React client after it, so what is left is a server; the case keeps the
+# original's `react` (derived cases keep their original's label).
+LABEL_LOST_IN_THE_CUT = frozenset(
+    {
+        "b2-ah-4a-3a818305~cut",
+        "b2-ah-4b-3a818305~cut",
+        "b2-ah-4a-3a818305~cut+tag-stripped",
+        "b2-ah-4b-3a818305~cut+tag-stripped",
+    }
+)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13's goal, not reached yet: 94.5 % bare held out")
-def test_the_held_out_half_meets_the_bare_goal():
-    bare = [r for r in _grown() if r["split"] == "holdout" and r["fences"] == "bare"]
-    assert len(_misses(bare)) <= len(bare) * 0.03
+def test_batches_one_and_two_are_read_right_as_tuning_data():
+    # Both halves of both batches are tuning data since batch 3 was written: every case is
+    # read right but the four above (726 cases: 722 right).
+    misses = _misses(_grown() + _second())
+    assert {miss[0] for miss in misses} <= LABEL_LOST_IN_THE_CUT, misses
+    for miss in misses:
+        assert miss[1:] == (("react", "javascript"), ("server", "javascript"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,10 +271,6 @@ def test_the_held_out_half_meets_the_bare_goal():
 
 def _second() -> list[dict]:
     return [json.loads(line) for line in SECOND.read_text("utf-8").splitlines()]
-
-
-def _half(rows: list[dict], split: str, fences: str) -> list[dict]:
-    return [r for r in rows if r["split"] == split and r["fences"] == fences]
 
 
 def test_the_second_batch_is_new_answers_split_by_question():
@@ -287,28 +294,47 @@ def test_the_second_batch_is_new_answers_split_by_question():
         assert row["language"] is None or row["language"] in LANGUAGES
 
 
-def test_the_second_batch_tune_half_is_read_right():
-    rows = _second()
-    assert _misses(_half(rows, "tune", "tagged")) == []
-    assert _misses(_half(rows, "tune", "bare")) == []
+# ---------------------------------------------------------------------------------------------
+# The third batch: the untouched set. Answers to questions neither batch 1 nor batch 2 holds,
+# labelled by reading before this round's rules; no tune half; measured once, at the end.
 
 
-def test_the_second_batch_held_out_half_does_not_regress():
-    rows = _second()
-    # Measured when the batch was written, before this round's rules: tagged 62/65, bare 49/54;
-    # the same after them (the rules came from the tune halves only).
-    assert len(_misses(_half(rows, "holdout", "tagged"))) <= 3
-    assert len(_misses(_half(rows, "holdout", "bare"))) <= 5
+def _third() -> list[dict]:
+    return [json.loads(line) for line in THIRD.read_text("utf-8").splitlines()]
 
 
-@pytest.mark.xfail(strict=True, reason="not reached: 62/65 tagged held out in the second batch")
-def test_the_second_batch_held_out_half_meets_the_tagged_goal():
-    assert _misses(_half(_second(), "holdout", "tagged")) == []
+def _fenced(rows: list[dict], fences: str) -> list[dict]:
+    return [r for r in rows if r["fences"] == fences]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13's goal, not reached: 49/54 bare held out")
-def test_the_second_batch_held_out_half_meets_the_bare_goal():
-    bare = _half(_second(), "holdout", "bare")
+def test_the_third_batch_is_new_questions_all_held_out():
+    rows = _third()
+    originals = [r for r in rows if r["origin"] == "real"]
+    assert len(originals) >= 100 and len({r["id"] for r in rows}) == len(rows)
+    assert all(r["id"].startswith("b3-") and r["split"] == "holdout" for r in rows)
+    assert {r["origin"] for r in rows} == {"real", "derived"}
+    assert {r["fences"] for r in rows} == {"tagged", "bare"}
+    # No question of batch 1 or 2 comes back, not even another model's answer to it.
+    earlier = {
+        r["source"].rsplit("/", 1)[-1] for r in _grown() + _second() if r["origin"] == "real"
+    }
+    assert not earlier & {r["source"].rsplit("/", 1)[-1] for r in originals}
+    label_of = {r["id"]: (r["environment"], r["language"]) for r in originals}
+    for row in rows:
+        assert row["environment"] is None or row["environment"] in ENVIRONMENTS
+        assert row["language"] is None or row["language"] in LANGUAGES
+        if row["origin"] == "derived":  # a variant keeps its original's label and question
+            original = row["source"].rsplit(" ", 1)[-1]
+            assert row["id"].startswith(original + "~")
+            assert (row["environment"], row["language"]) == label_of[original]
+
+
+def test_the_third_batch_meets_the_tagged_goal():
+    assert _misses(_fenced(_third(), "tagged")) == []
+
+
+def test_the_third_batch_meets_the_bare_goal():
+    bare = _fenced(_third(), "bare")
     assert len(_misses(bare)) <= len(bare) * 0.03
 
 
@@ -567,3 +593,124 @@ def test_statements_that_also_parse_as_python_are_read_by_their_language(code, t
     for answer in _bare_and_tagged(code, tag):
         assert detect_environment(answer) == expected
     assert guess_language('MODULE_LICENSE("GPL");\nMODULE_AUTHOR("Me");') != "python"
+
+
+# Rules of the third round, tuned on batches 1 and 2 (all of both: tuning data by then) and on
+# tag-stripped variants of unlabelled answers to questions batch 3 does not hold.
+
+
+_MODAL = (
+    '<div class="modal" id="edit">\n  <form id="editForm">\n'
+    '    <input name="title" minlength="1" maxlength="100" />\n  </form>\n</div>\n'
+    "<script>\n  var modal = document.getElementById('edit');\n"
+    "  modal.addEventListener('show', function () { console.log('open'); });\n</script>"
+)
+
+
+def test_a_markup_fragment_with_its_script_is_a_page_not_javascript():
+    for answer in _bare_and_tagged(_MODAL, "html"):
+        assert detect_environment(answer) == ("html", "html")
+    jsx = '<ul className="list">\n  {items.map((item) => <Item key={item} />)}\n</ul>'
+    assert guess_language(jsx) == "javascript"  # JSX outside any <script> is not a page
+
+
+_RUST_CLOSURES = (
+    "use std::sync::Arc;\n\nlet data = Arc::new(vec![1, 2, 3]);\n\n"
+    "// the closure owns its own handle, so it can be called again\nlet reader = {\n"
+    "    let data = Arc::clone(&data);\n    move || data.len()\n};\n\nreader();\nreader();\n"
+)
+
+
+def test_rust_closures_with_let_are_rust_not_javascript():
+    for answer in _bare_and_tagged(_RUST_CLOSURES, "rust"):
+        assert detect_environment(answer) == ("rust", "rust")
+    snippet = "let add = |a, b| a + b;\nlet label = add(1, 2).to_string();\nadd(3, 4);"
+    assert guess_language(snippet) == "rust"
+    assert guess_language('let who = name || "anon";\nconsole.log(who);') == "javascript"
+
+
+_JAVA_CATCH = (
+    "Future<?> future = executor.submit(task);\ntry {\n    future.get();\n"
+    "} catch (InterruptedException | ExecutionException e) {\n"
+    "    Thread.currentThread().interrupt();\n}"
+)
+_JAVA_DECLARATIONS = (
+    'String host = "localhost";\nInteger port = 8080;\n'
+    'URL url = new URL("http://" + host + ":" + port);\n'
+)
+
+
+@pytest.mark.parametrize("code", [_JAVA_CATCH, _JAVA_DECLARATIONS])
+def test_java_snippets_with_no_class_around_them_are_java(code):
+    for answer in _bare_and_tagged(code, "java"):
+        assert detect_environment(answer) == ("java", "java")
+    assert guess_language("try {\n  run();\n} catch (err) {\n  console.error(err);\n}") == (
+        "javascript"
+    )
+
+
+def test_cpp_is_told_by_its_scope_operator_and_template_types():
+    scoped = (
+        'HighFive::File file("data.h5", HighFive::File::ReadOnly);\n'
+        'std::vector<double> values;\nfile.getDataSet("values").read(values);\n'
+    )
+    for answer in _bare_and_tagged(scoped, "cpp"):
+        assert detect_environment(answer) == ("cpp", "cpp")
+    assert guess_language('li::before {\n  content: "-";\n}') != "cpp"  # CSS, not C++
+    assert guess_language("typedef unsigned long u64;\ntypedef int count_t;") == "c"
+    assert guess_language("typedef ap_fixed<16, 8> data_t;") == "cpp"
+
+
+def test_c_looking_code_in_an_answer_whose_other_code_is_cpp_is_cpp():
+    types = "typedef ap_fixed<16, 8> data_t;\ntypedef ap_fixed<32, 16> acc_t;"
+    layer = (
+        "void dense(data_t in[16], data_t w[16], data_t *out) {\n    acc_t sum = 0;\n"
+        "    for (int i = 0; i < 16; i++) {\n        sum += in[i] * w[i];\n    }\n"
+        "    *out = sum;\n}"
+    )
+    answer = f"The types:\n\n{F}\n{types}\n{F}\n\nThe layer:\n\n{F}\n{layer}\n{F}\n"
+    assert detect_environment(answer) == ("cpp", "cpp")
+    # A tag is the author's word: a block tagged c stays C beside a C++ one.
+    tagged = f"{F}cpp\n{types}\n{F}\n\n{F}c\n{layer}\n{F}\n"
+    assert detect_environment(tagged) == ("c", "c")
+
+
+def test_settings_lines_are_configuration_not_python():
+    php = f"{F}php\n<?php\n$channel = new Channel(5);\n$channel->push(1);\n{F}\n"
+    answer = f"Enable it in php.ini:\n\n{F}\nextension=swoole.so\n{F}\n\nThen:\n\n{php}"
+    assert detect_environment(answer) == (None, None)
+    assert guess_language('API_KEY="abc123"\nDEBUG=true\n# local only') is None
+    assert guess_language("x = 5\nprint(x)") == "python"
+    assert guess_language("total=sum(values)") == "python"  # a call is code, not a setting
+
+
+@pytest.mark.parametrize(
+    ("code", "tag"),
+    [
+        ('install.packages("spdep")\nlibrary(spdep)', "r"),
+        ("class Pool\n{\n    private $size;\n\n    public function __construct($size)\n    {\n"
+         "        $this->size = $size;\n    }\n}", "php"),
+        ("$app->get('/users', function ($request, $response) {\n    return $response;\n});",
+         "php"),
+        ('<menu xmlns:android="http://schemas.android.com/apk/res/android">\n'
+         '    <item android:id="@+id/settings" android:title="Settings" />\n</menu>', "xml"),
+    ],
+)  # fmt: skip
+def test_more_languages_nothing_here_runs_stay_unrun(code, tag):
+    for answer in _bare_and_tagged(code, tag):
+        assert detect_environment(answer) == (None, None)
+
+
+def test_python_cut_inside_a_triple_quoted_string_is_python():
+    code = 'prompt = f"""Summarise the message below in one line.\n\n{message}\n\nAnswer in'
+    for answer in _bare_and_tagged(code, "python"):
+        assert detect_environment(answer) == ("python", "python")
+    assert guess_language('const s = "a";\nconsole.log(s);') == "javascript"
+
+
+def test_statements_that_declare_nothing_with_line_comments_are_javascript():
+    expression = "w = 400;\nh = 300; // the layer's height\nr = 20;\n[w / 2, h / 2 + r];"
+    for answer in _bare_and_tagged(expression, "javascript"):
+        assert detect_environment(answer) == ("javascript", "javascript")
+    assert guess_language("int x = 0;\nx = x + 1; // count\ny = x;") != "javascript"
+    assert guess_language("x = 0;\ny = x + 1; % MATLAB\nplot(x, y);") != "javascript"

@@ -26,6 +26,10 @@ the cache files, the usage table or any repr, so notebooks' outputs cannot leak 
 
 The disk cache holds one JSON file per request, named by a SHA-256 of (base URL, served model,
 messages, sampling parameters), written atomically; a second run of a notebook costs nothing.
+
+:meth:`ModelClient.stream` sends one request with ``stream=True`` and hands each piece of the
+answer to a callback as it arrives (the live arena shows both answers growing side by side). It
+never reads or writes the cache: a person's prompt must get a fresh answer.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ __all__ = [
     "ClientConfig",
     "Completion",
     "ModelClient",
+    "RetryNotice",
     "image_part",
     "user_message",
     "generate",
@@ -234,10 +239,35 @@ class Completion:
     latency_s: float = 0.0
     finish_reason: str | None = None
     error: str | None = None
+    cancelled: bool = False
+    """A streamed request stopped by its caller (``error`` says so too)."""
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """What :meth:`ModelClient.stream` tells its caller before it tries a request again.
+
+    The text streamed by the failed attempt is void: the next attempt starts the answer over.
+    """
+
+    attempt: int
+    """The attempt about to start (2 for the first retry)."""
+    attempts: int
+    """The most attempts there will be (``max_retries + 1``)."""
+    error: str
+    """Why the last attempt failed, in words (``HTTP 429 …``, ``the connection was cut …``)."""
+    wait_s: float
+    """Seconds waited before the attempt (backoff with jitter, or the server's Retry-After)."""
+
+    def __str__(self) -> str:
+        return (
+            f"{self.error}; retrying in {self.wait_s:.1f} s "
+            f"(attempt {self.attempt} of {self.attempts})"
+        )
 
 
 def image_part(path: str | Path, *, detail: str = "auto") -> dict[str, Any]:
@@ -486,8 +516,6 @@ class ModelClient:
         return completion
 
     def _request(self, spec: ModelSpec, messages: Sequence[Mapping[str, Any]]) -> Completion:
-        import openai
-
         base_url, key_env = self._endpoint(spec)
         sdk = self._sdk(base_url, key_env)
         started = time.perf_counter()
@@ -496,7 +524,6 @@ class ModelClient:
         for attempt in range(self.config.max_retries + 1):
             attempts = attempt + 1
             self._usage.add(spec.name, requests=1, retries=1 if attempt else 0)
-            retry_after: float | None = None
             try:
                 answer = sdk.chat.completions.create(
                     model=spec.model,
@@ -504,27 +531,19 @@ class ModelClient:
                     extra_body=dict(spec.extra) or None,
                     **spec.parameters(),
                 )
-            except openai.APIStatusError as exc:
-                error = f"HTTP {exc.status_code} from {base_url}: {_short(exc.message)}"
-                if exc.status_code not in _RETRY_STATUS:
+            except Exception as exc:
+                failure = self._failure(exc, base_url)
+                if failure is None:
+                    raise
+                error, retry, retry_after = failure
+                if not retry:
                     break
-                retry_after = _retry_after(exc.response.headers.get("retry-after"))
-            except openai.APITimeoutError:
-                error = f"no answer from {base_url} within {self.config.timeout_s} s"
-            except openai.APIConnectionError as exc:
-                error = f"cannot reach {base_url}: {_short(str(exc.__cause__ or exc))}"
-            except (ValueError, openai.APIResponseValidationError) as exc:
-                # A body that is not a chat completion (a proxy's error page, a cut answer):
-                # often transient, so it is retried like a 5xx.
-                error = f"malformed answer from {base_url}: {_short(str(exc))}"
-            except openai.APIError as exc:
-                error = f"request to {base_url} failed: {_short(str(exc))}"
-                break
             else:
                 try:
                     return self._completion(spec, answer, attempts, time.perf_counter() - started)
                 except ValueError as exc:
                     error = f"malformed answer from {base_url}: {exc}"
+                retry_after = None
             if attempt < self.config.max_retries:
                 time.sleep(self._backoff(attempt, retry_after))
         self._usage.add(spec.name, failures=1)
@@ -535,6 +554,55 @@ class ModelClient:
             latency_s=time.perf_counter() - started,
             error=f"{error} (after {attempts} attempt(s))",
         )
+
+    def _failure(
+        self, exc: BaseException, base_url: str, *, streamed: int | None = None
+    ) -> tuple[str, bool, float | None] | None:
+        """``(what went wrong, whether to try again, Retry-After seconds)`` for an exception of
+        the SDK; None for anything else (a bug, to be raised).
+
+        408/409/429/5xx answers, timeouts, dropped connections and malformed bodies are
+        retried; other statuses (400, 401, 404…) are not. ``streamed``: characters of the
+        answer already received (a streamed request): a connection cut or a stall then says
+        so, and an error the server sends in the middle of a stream is retried.
+        """
+        import openai
+
+        if isinstance(exc, openai.APIStatusError):
+            error = f"HTTP {exc.status_code} from {base_url}: {_short(exc.message)}"
+            retry_after = _retry_after(exc.response.headers.get("retry-after"))
+            return error, exc.status_code in _RETRY_STATUS, retry_after
+        if isinstance(exc, openai.APITimeoutError):
+            if streamed:
+                return (
+                    f"the answer stalled for more than {self.config.timeout_s:g} s "
+                    f"(after {streamed} characters)",
+                    True,
+                    None,
+                )
+            return f"no answer from {base_url} within {self.config.timeout_s:g} s", True, None
+        if isinstance(exc, openai.APIConnectionError):
+            if streamed is not None:
+                cause = _short(str(exc.__cause__ or exc))
+                return (
+                    f"the connection to {base_url} was cut mid-answer "
+                    f"(after {streamed} characters: {cause})",
+                    True,
+                    None,
+                )
+            return f"cannot reach {base_url}: {_short(str(exc.__cause__ or exc))}", True, None
+        if isinstance(exc, (ValueError, openai.APIResponseValidationError)):
+            # A body that is not a chat completion (a proxy's error page, a cut answer):
+            # often transient, so it is retried like a 5xx.
+            return f"malformed answer from {base_url}: {_short(str(exc))}", True, None
+        if isinstance(exc, openai.APIError):
+            if streamed is not None:
+                # An error event in an open stream (an overloaded server, a rate limit hit
+                # mid-answer): the answer so far is void, and trying again usually works.
+                said = _short(str(exc))
+                return f"the server stopped the answer with an error: {said}", True, None
+            return f"request to {base_url} failed: {_short(str(exc))}", False, None
+        return None
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -549,9 +617,20 @@ class ModelClient:
         choices = getattr(answer, "choices", None) or []
         if not choices or getattr(choices[0], "message", None) is None:
             raise ValueError("the answer has no choices")
-        message = choices[0].message
-        text = message.content or ""
+        text = choices[0].message.content or ""
         usage = getattr(answer, "usage", None)
+        return self._finished(spec, text, usage, choices[0].finish_reason, attempts, latency)
+
+    def _finished(
+        self,
+        spec: ModelSpec,
+        text: str,
+        usage: Any,
+        finish: str | None,
+        attempts: int,
+        latency: float,
+    ) -> Completion:
+        """The completion of an answer, its tokens and cost counted in the usage table."""
         input_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
         output_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
         cost = (input_tokens * spec.price_in + output_tokens * spec.price_out) / 1e6
@@ -566,7 +645,142 @@ class ModelClient:
             cost_usd=cost,
             attempts=attempts,
             latency_s=latency,
-            finish_reason=choices[0].finish_reason,
+            finish_reason=finish,
+        )
+
+    # -- one streamed request ----------------------------------------------------------------
+
+    def stream(
+        self,
+        model: str,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        on_text: Callable[[str], None] | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Completion:
+        """Send one chat request with ``stream=True``; hand each piece of the answer to
+        ``on_text`` as it arrives. Never cached (a live prompt gets a fresh answer).
+
+        Retries like :meth:`complete` (429 and 5xx answers, timeouts — a stall longer than
+        ``timeout_s`` between two pieces counts —, connections cut mid-answer, an error event
+        in the stream, a stream that ends without a finish reason): before each new attempt
+        ``on_retry`` gets a :class:`RetryNotice`, and the text streamed so far is void (the
+        next attempt starts the answer over).
+
+        Parameters
+        ----------
+        model
+            A model name of the configuration (or one the server knows).
+        messages
+            The whole conversation so far (system message included).
+        on_text
+            Called with each new piece of the answer's text, in the calling thread.
+        on_retry
+            Called before each retry (what failed, the wait, the attempt).
+        cancel
+            Set it (from another thread) to stop: checked between pieces and during the
+            backoff waits; the request's connection is closed.
+
+        Returns
+        -------
+        Completion
+            ``error`` set when the request failed for good; ``cancelled`` (and ``error``)
+            when ``cancel`` stopped it. Token counts come from the stream's usage chunk
+            (``stream_options.include_usage``) when the server sends one.
+        """
+        spec = self.config.spec(model)
+        base_url, key_env = self._endpoint(spec)
+        sdk = self._sdk(base_url, key_env)
+        started = time.perf_counter()
+        error = "no attempt made"
+        attempts = 0
+        total = self.config.max_retries + 1
+
+        def stopped() -> bool:
+            return cancel is not None and cancel.is_set()
+
+        def cancelled() -> Completion:
+            return Completion(
+                text="",
+                model=spec.name,
+                attempts=attempts,
+                latency_s=time.perf_counter() - started,
+                error="cancelled",
+                cancelled=True,
+            )
+
+        for attempt in range(total):
+            if stopped():
+                return cancelled()
+            attempts = attempt + 1
+            self._usage.add(spec.name, requests=1, retries=1 if attempt else 0)
+            parts: list[str] = []
+            retry_after: float | None = None
+            streamed: int | None = None
+            try:
+                answer = sdk.chat.completions.create(
+                    model=spec.model,
+                    messages=list(messages),
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    extra_body=dict(spec.extra) or None,
+                    **spec.parameters(),
+                )
+                streamed = 0
+                finish: str | None = None
+                usage: Any = None
+                with answer:
+                    for chunk in answer:
+                        if stopped():
+                            return cancelled()  # leaving the block closes the connection
+                        usage = getattr(chunk, "usage", None) or usage
+                        for choice in getattr(chunk, "choices", None) or []:
+                            piece = getattr(getattr(choice, "delta", None), "content", None)
+                            if piece:
+                                parts.append(piece)
+                                streamed += len(piece)
+                                if on_text is not None:
+                                    on_text(piece)
+                            finish = getattr(choice, "finish_reason", None) or finish
+                if stopped():
+                    return cancelled()
+                if finish is None:
+                    # A proxy that drops the connection cleanly ends the body without the
+                    # answer's last chunk: what came is not the whole answer.
+                    error = (
+                        f"the answer from {base_url} ended before it was finished "
+                        f"(after {streamed} characters, no finish reason)"
+                    )
+                else:
+                    return self._finished(
+                        spec, "".join(parts), usage, finish, attempts,
+                        time.perf_counter() - started,
+                    )  # fmt: skip
+            except Exception as exc:
+                failure = self._failure(exc, base_url, streamed=streamed)
+                if failure is None:
+                    raise
+                error, retry, retry_after = failure
+                if not retry:
+                    break
+            if attempt < total - 1:
+                wait = self._backoff(attempt, retry_after)
+                if on_retry is not None:
+                    on_retry(RetryNotice(attempt=attempts + 1, attempts=total, error=error,
+                                         wait_s=wait))  # fmt: skip
+                if cancel is not None:
+                    if cancel.wait(wait):
+                        return cancelled()
+                else:
+                    time.sleep(wait)
+        self._usage.add(spec.name, failures=1)
+        return Completion(
+            text="",
+            model=spec.name,
+            attempts=attempts,
+            latency_s=time.perf_counter() - started,
+            error=f"{error} (after {attempts} attempt(s))",
         )
 
     # -- many requests -----------------------------------------------------------------------

@@ -162,7 +162,8 @@ def wheel_venv(tmp_path_factory) -> tuple[Path, dict[str, str], Path]:
 
 
 NOTEBOOKS = ("01_execute.ipynb", "02_label.ipynb", "03_votes_by_category.ipynb",
-             "04_rankings.ipynb", "05_judges.ipynb", "report.ipynb")  # fmt: skip
+             "04_rankings.ipynb", "05_judges.ipynb", "07_live_arena.ipynb",
+             "report.ipynb")  # fmt: skip
 
 
 @pytest.mark.slow

@@ -3,8 +3,13 @@
 >>> from arena_kit.labeling import ArenaSession
 >>> ArenaSession(store="votes.sqlite", annotator="alice")   # doctest: +SKIP
 
+The live arena — your prompt, two anonymous models streamed side by side, follow-ups, a vote:
+
+>>> from arena_kit.labeling import LiveArena
+>>> LiveArena(client="models.yaml", store="votes.sqlite")   # doctest: +SKIP
+
 See ``docs/labeling.md``. The widget classes need ipywidgets and anywidget; the controller
-(:class:`LabelingController`) works without a notebook.
+(:class:`LabelingController`) and a live round (:class:`LiveRound`) work without a notebook.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 from .controller import CHOICES, Item, LabelingController, LabelingError
 from .items import BattleView, Turn, build_view, side_swapped
+from .live_round import LiveRound
 from .quality import agreement
 from .runs import (
     RunCache,
@@ -25,6 +31,8 @@ from .runs import (
 
 __all__ = [
     "ArenaSession",
+    "LiveArena",
+    "LiveRound",
     "LabelingController",
     "LabelingError",
     "Item",
@@ -49,4 +57,8 @@ def __getattr__(name: str) -> Any:
         from .session import ArenaSession
 
         return ArenaSession
+    if name == "LiveArena":
+        from .live import LiveArena
+
+        return LiveArena
     raise AttributeError(name)

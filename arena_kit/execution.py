@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .errors import ArenaDataError
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .sandbox import ExecutionResult
+
 __all__ = [
     "last_answer",
     "plan_jobs",
+    "run_job",
     "run_planned",
+    "link_runs",
     "execute_responses",
     "outcome_table",
     "check_links",
@@ -87,6 +91,63 @@ def _is_visual(environment: str, code: str) -> bool:
     )
 
 
+def _run_arguments(job: Mapping[str, Any], limits: Any, refresh: bool) -> dict[str, Any]:
+    """:func:`arena_kit.sandbox.run`'s arguments for a program job (a :func:`plan_jobs` row)."""
+    files = job.get("files")
+    return {
+        "code": job["code"],
+        "language": job["language"],
+        "environment": job["environment"],
+        "limits": limits,
+        "refresh": refresh,
+        **({"files": files} if files else {}),
+    }
+
+
+def _render(job: Mapping[str, Any], limits: Any, refresh: bool) -> ExecutionResult:
+    """A page, diagram or app job rendered and screenshotted (a ``sandbox_error`` result when
+    that raises: one page's failure is its own result)."""
+    from .sandbox import Limits
+    from .sandbox.api import error_result
+    from .web import APP_ENVIRONMENTS, execute_code
+
+    app = job["environment"] in APP_ENVIRONMENTS
+    try:
+        return execute_code(
+            job["code"],
+            job["environment"],
+            language=job["language"],
+            files=job.get("files") or None,
+            # App servers keep their own, longer limits (they need time to start).
+            limits=None if app or limits is None else Limits.coerce(limits),
+            refresh=refresh,
+        )
+    except Exception as error:  # noqa: BLE001 - one page's failure is its own result
+        return error_result(job["code"], job["language"], job["environment"], error)
+
+
+def run_job(
+    job: Mapping[str, Any], *, limits: Any = None, refresh: bool = False, **run_options: Any
+) -> ExecutionResult:
+    """One :func:`plan_jobs` row run the way :func:`run_planned` runs it; an ``ExecutionResult``.
+
+    Pages, diagrams and apps are rendered (:func:`arena_kit.web.execute_code`), programs run in
+    the sandbox (``run_options`` such as ``backend=`` go to :func:`arena_kit.sandbox.run`).
+    Module-level and self-contained, so that a Dask worker runs it as a task
+    (:mod:`arena_kit.cluster`). A job whose run raises gets a ``sandbox_error`` result naming
+    the exception.
+    """
+    from .sandbox import run
+    from .sandbox.api import error_result
+
+    if _is_visual(str(job["environment"]), str(job["code"])):
+        return _render(job, limits, refresh)
+    try:
+        return run(**_run_arguments(job, limits, refresh), **run_options)
+    except Exception as error:  # noqa: BLE001 - the job's failure is its own result
+        return error_result(job.get("code"), job.get("language"), job.get("environment"), error)
+
+
 def run_planned(
     jobs: pd.DataFrame,
     *,
@@ -101,9 +162,9 @@ def run_planned(
     Programs run in parallel through :func:`arena_kit.sandbox.run_many` (any ``executor``;
     ``run_options`` such as ``backend=`` go to every run); pages, diagrams and apps are
     rendered and screenshotted by :func:`arena_kit.web.execute_code`, one after the other
-    (one browser serves them all). Two responses with the same code share one
-    ``execution_id``. A job whose run or render raises gets a ``sandbox_error`` row that names
-    the exception; every other job keeps its result.
+    (one browser serves them all). Each job runs as :func:`run_job` runs it. Two responses
+    with the same code share one ``execution_id``. A job whose run or render raises gets a
+    ``sandbox_error`` row that names the exception; every other job keeps its result.
     """
     import pandas as pd
 
@@ -112,24 +173,14 @@ def run_planned(
 
     if jobs.empty:
         return pd.DataFrame(columns=["response_id", *(c.name for c in columns("executions"))])
-    rows = list(jobs.itertuples(index=False))
-    visual = [_is_visual(str(row.environment), str(row.code)) for row in rows]
+    rows = cast("list[dict[str, Any]]", jobs.to_dict("records"))
+    visual = [_is_visual(str(row["environment"]), str(row["code"])) for row in rows]
     results: list[Any] = [None] * len(rows)
     programs = [i for i, v in enumerate(visual) if not v]
     for index, result in zip(
         programs,
         run_many(
-            [
-                {
-                    "code": rows[i].code,
-                    "language": rows[i].language,
-                    "environment": rows[i].environment,
-                    "limits": limits,
-                    "refresh": refresh,
-                    **({"files": rows[i].files} if rows[i].files else {}),
-                }
-                for i in programs
-            ],
+            [_run_arguments(rows[i], limits, refresh) for i in programs],
             executor=executor,
             progress=progress,
             **run_options,
@@ -141,32 +192,32 @@ def run_planned(
     if pages:
         from tqdm.auto import tqdm
 
-        from .sandbox import Limits
-        from .sandbox.api import error_result
-        from .web import APP_ENVIRONMENTS, execute_code
-
         for i in tqdm(pages, desc="render", unit="page", disable=not progress):
-            app = rows[i].environment in APP_ENVIRONMENTS
-            try:
-                results[i] = execute_code(
-                    rows[i].code,
-                    rows[i].environment,
-                    language=rows[i].language,
-                    files=rows[i].files or None,
-                    # App servers keep their own, longer limits (they need time to start).
-                    limits=None if app or limits is None else Limits.coerce(limits),
-                    refresh=refresh,
-                )
-            except Exception as error:  # noqa: BLE001 - one page's failure is its own result
-                results[i] = error_result(
-                    rows[i].code, rows[i].language, rows[i].environment, error
-                )
+            results[i] = _render(rows[i], limits, refresh)
     return pd.DataFrame(
         [
-            {"response_id": row.response_id, **result.to_record()}
+            {"response_id": row["response_id"], **result.to_record()}
             for row, result in zip(rows, results, strict=True)
         ]
     )
+
+
+def link_runs(responses: pd.DataFrame, runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(executions, responses)`` from :func:`run_planned`'s rows (or rows like them).
+
+    ``executions`` is a validated executions table, one row per distinct run (answers with the
+    same code share one); ``responses`` is a copy with ``execution_id`` filled (None for an
+    answer without a run).
+    """
+    from .schema import validate
+
+    ids = dict(zip(runs["response_id"], runs["execution_id"], strict=True))
+    updated = responses.copy()
+    updated["execution_id"] = [ids.get(str(rid)) for rid in updated["response_id"]]
+    executions = runs.drop(columns=["response_id"]).drop_duplicates("execution_id")
+    if executions.empty:
+        return executions, updated
+    return validate(executions, "executions", source="sandbox runs"), updated
 
 
 def execute_responses(
@@ -186,8 +237,6 @@ def execute_responses(
     (``refresh=True`` runs again).
     """
 
-    from .schema import validate
-
     runs = run_planned(
         plan_jobs(responses),
         progress=progress,
@@ -196,13 +245,7 @@ def execute_responses(
         refresh=refresh,
         backend=backend,
     )
-    ids = dict(zip(runs["response_id"], runs["execution_id"], strict=True))
-    updated = responses.copy()
-    updated["execution_id"] = [ids.get(str(rid)) for rid in updated["response_id"]]
-    executions = runs.drop(columns=["response_id"]).drop_duplicates("execution_id")
-    if executions.empty:
-        return executions, updated
-    return validate(executions, "executions", source="sandbox runs"), updated
+    return link_runs(responses, runs)
 
 
 def has_runnable_code(messages: Sequence[Mapping[str, Any]]) -> bool:

@@ -546,6 +546,10 @@ class ModelClient:
                 retry_after = None
             if attempt < self.config.max_retries:
                 time.sleep(self._backoff(attempt, retry_after))
+        return self._gave_up(spec, error, attempts, started)
+
+    def _gave_up(self, spec: ModelSpec, error: str, attempts: int, started: float) -> Completion:
+        """The failed completion returned once every retry is spent (counted in the usage)."""
         self._usage.add(spec.name, failures=1)
         return Completion(
             text="",
@@ -774,14 +778,7 @@ class ModelClient:
                         return cancelled()
                 else:
                     time.sleep(wait)
-        self._usage.add(spec.name, failures=1)
-        return Completion(
-            text="",
-            model=spec.name,
-            attempts=attempts,
-            latency_s=time.perf_counter() - started,
-            error=f"{error} (after {attempts} attempt(s))",
-        )
+        return self._gave_up(spec, error, attempts, started)
 
     # -- many requests -----------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import time
 
 import pytest
 from postgres_harness import connect_raw
+from test_store import _CONCURRENT_WORKER  # one writer script for every concurrency test
 
 from arena_kit.store import VoteStore, VoteStoreError
 
@@ -32,27 +33,12 @@ def _popen(code: str, *args: str, stdin: int | None = None) -> subprocess.Popen[
     )
 
 
-_EIGHT_WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from arena_kit.store import VoteStore
-    url, worker, n, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-    store = VoteStore(url)  # all eight open the empty database at once: created once
-    while time.time() < start:
-        time.sleep(0.005)
-    for i in range(n):
-        store.record_vote({"battle_id": f"b-{worker}-{i}", "model_a": "x", "model_b": "y",
-                           "winner": "tie", "annotator": f"ann-{worker}"},
-                          event_id=f"w{worker}-{i}")
-    print("DONE", worker, flush=True)
-    """
-)
-
-
 @pytest.mark.slow
 def test_eight_processes_casting_500_votes_each_into_one_database(postgres_url):
     start = time.time() + 4.0  # together, after their imports
-    writers = [_popen(_EIGHT_WRITER, postgres_url, str(w), "500", str(start)) for w in range(8)]
+    writers = [
+        _popen(_CONCURRENT_WORKER, postgres_url, str(w), "500", str(start)) for w in range(8)
+    ]
     outputs = [w.communicate(timeout=300) for w in writers]
     for writer, (out, err) in zip(writers, outputs, strict=True):
         assert writer.returncode == 0, err

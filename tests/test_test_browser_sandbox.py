@@ -41,10 +41,27 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _drivers() -> set[int]:
+    """Playwright drivers running as children of this test process."""
+    return {p for p in _children(os.getpid()) if _exe(p).endswith("playwright/driver/node")}
+
+
+_EARLIER_DRIVERS: set[int] = set()
+"""Drivers that were running before the test began: other tests of this pytest process leave
+the product's page renderer (a long-lived, separately sandboxed browser) running."""
+
+
+@pytest.fixture(autouse=True)
+def _note_earlier_drivers() -> None:
+    # Autouse: it runs before the test's other fixtures start a browser.
+    _EARLIER_DRIVERS.clear()
+    _EARLIER_DRIVERS.update(_drivers())
+
+
 def _browser_processes() -> list[int]:
-    """Every process under Playwright's driver (a child of this test process): the
-    wrapper, bwrap, Chromium and its helpers — found from the kernel's child lists."""
-    drivers = [p for p in _children(os.getpid()) if _exe(p).endswith("playwright/driver/node")]
+    """Every process under the Playwright driver this test started (a child of this test
+    process): the wrapper, bwrap, Chromium and its helpers — from the kernel's child lists."""
+    drivers = _drivers() - _EARLIER_DRIVERS
     found: list[int] = []
     pending = [child for driver in drivers for child in _children(driver)]
     while pending:

@@ -123,6 +123,8 @@ def test_a_whole_live_session(tmp_path, answers):
         arena.annotator_box.value = "ann-live"  # (Enter)
         assert arena.main.layout.display is None
         assert all(b.disabled for b in arena.buttons.values())
+        # Votes are final in a live round: no undo button, and the keys line offers none.
+        assert arena.undo_button.layout.display == "none" and "undo" not in arena.keys.hint
 
         # Turn 1: both answers stream in, then each side's code runs in its panel.
         assert send(arena, prompt) == "ready"

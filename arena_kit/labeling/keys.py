@@ -44,12 +44,11 @@ function render({ model, el }) {
   el.setAttribute("role", "region");
   el.setAttribute("aria-label", "labeling keyboard shortcuts");
   const label = () => {
-    el.textContent = model.get("enabled")
-      ? "Keys: 1 A better · 2 B better · 3 tie · 4 both bad · s skip · u undo (click here first)"
-      : "Keys off";
+    el.textContent = model.get("enabled") ? model.get("hint") : "Keys off";
   };
   label();
   model.on("change:enabled", label);
+  model.on("change:hint", label);
   const root = () => el.closest(".arena-session") || el.parentElement;
   const onKey = (event) => {
     if (!model.get("enabled") || event.repeat) return;
@@ -119,6 +118,10 @@ class KeyListener(anywidget.AnyWidget):
 
     _esm = _ESM
     enabled = traitlets.Bool(True).tag(sync=True)
+    hint = traitlets.Unicode(
+        "Keys: 1 A better · 2 B better · 3 tie · 4 both bad · s skip · u undo (click here first)"
+    ).tag(sync=True)
+    """The line the widget shows (a session without undo leaves ``u`` out)."""
     focus_token = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, **kwargs: Any) -> None:

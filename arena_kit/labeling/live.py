@@ -312,6 +312,9 @@ class LiveArena(ArenaSession):
         self._done_widgets: dict[str, tuple[widgets.Widget, ...]] = {}
         self._previews = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arena-preview")
         self.undo_button.layout.display = "none"  # votes are final in a live round
+        self.keys.hint = (
+            "Keys: 1 A better · 2 B better · 3 tie · 4 both bad · s skip (click here first)"
+        )
         self.panels.layout.display = "none"  # until the first round
         for panel in (self.panel_a, self.panel_b):
             panel.layout.height = LIVE_PANEL_HEIGHT

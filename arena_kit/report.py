@@ -273,10 +273,10 @@ def analysis_commands(votes_path: str | Path) -> str:
     report, and the line to set in those notebooks when opened in JupyterLab."""
     import shlex
 
-    from .store import public_location
+    from .store import is_postgres_url, public_location
 
     text = os.fspath(votes_path)
-    if "://" in text:  # a PostgreSQL store: its URL, never its password
+    if is_postgres_url(text):  # its URL, never its password
         shown = public_location(text)
         out = Path("reports") / shown.rsplit("/", 1)[-1].split("?")[0]
     else:
@@ -705,8 +705,10 @@ def export_html(notebook_path: Path, html_path: Path) -> Path:
 
 def _input_location(location: str | Path) -> Any:
     """An input's absolute path; a PostgreSQL store's URL as given (not a path)."""
+    from .store import is_postgres_url
+
     text = os.fspath(location)
-    return text if "://" in text else Path(text).resolve()
+    return text if is_postgres_url(text) else Path(text).resolve()
 
 
 def _check_inputs(votes: Any, tables: dict[str, Any]) -> Any:

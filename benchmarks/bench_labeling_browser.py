@@ -112,16 +112,22 @@ def vote_to_next(votes: int, think: float) -> list[float]:
         )
         with _lab(folder) as page:
             page.wait_for_function(_SHOWN, arg=[""], timeout=300_000, polling="raf")
-            page.locator(".arena-keys").click()
-            times = []
-            for _ in range(votes):
-                time.sleep(think)
-                before = _prompt_text(page)
-                started = time.perf_counter()
-                page.keyboard.press("1")
-                page.wait_for_function(_SHOWN, arg=[before], timeout=300_000, polling="raf")
-                times.append(time.perf_counter() - started)
-            return times
+            return time_votes(page, votes, think)
+
+
+def time_votes(page, votes: int, think: float) -> list[float]:
+    """Seconds from key ``1`` to the next battle fully shown, ``votes`` times, ``think``
+    seconds apart (a shown session on ``page``; the Voilà benchmark uses it too)."""
+    page.locator(".arena-keys").click()
+    times = []
+    for _ in range(votes):
+        time.sleep(think)
+        before = _prompt_text(page)
+        started = time.perf_counter()
+        page.keyboard.press("1")
+        page.wait_for_function(_SHOWN, arg=[before], timeout=300_000, polling="raf")
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def live_views(rounds: int) -> dict[str, list[float]]:

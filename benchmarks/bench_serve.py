@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_labeling_browser import _SHOWN, _prompt_text  # noqa: E402
+from bench_labeling_browser import _SHOWN, time_votes  # noqa: E402
 from jupyter_harness import launch_test_browser  # noqa: E402
 from test_serve import running_served  # noqa: E402
 
@@ -62,14 +62,7 @@ def measure(votes: int, think: float) -> dict[str, list[float]]:
                 box.press("Enter")
                 page.wait_for_function(_SHOWN, arg=[""], timeout=300_000, polling="raf")
                 out["first"].append(time.perf_counter() - started)
-                page.locator(".arena-keys").click()
-                for _ in range(votes):
-                    time.sleep(think)
-                    before = _prompt_text(page)
-                    started = time.perf_counter()
-                    page.keyboard.press("1")
-                    page.wait_for_function(_SHOWN, arg=[before], timeout=300_000, polling="raf")
-                    out["vote"].append(time.perf_counter() - started)
+                out["vote"] += time_votes(page, votes, think)
             finally:
                 cleanup()
         return out

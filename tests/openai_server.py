@@ -81,26 +81,26 @@ class Reply:
 Script = Callable[[dict[str, Any]], Reply]
 
 
-def last_user_text(request: dict[str, Any]) -> str:
-    """The text of the request's last user message (text parts joined)."""
-    for message in reversed(request.get("messages", [])):
+def _user_texts(request: dict[str, Any]) -> list[str]:
+    """The text of each user message of the request, in order (text parts joined)."""
+    texts = []
+    for message in request.get("messages", []):
         if message.get("role") == "user":
             content = message.get("content")
-            if isinstance(content, str):
-                return content
-            return "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
-    return ""
+            if not isinstance(content, str):
+                content = "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
+            texts.append(content)
+    return texts
+
+
+def last_user_text(request: dict[str, Any]) -> str:
+    """The text of the request's last user message (text parts joined)."""
+    return (_user_texts(request) or [""])[-1]
 
 
 def first_user_text(request: dict[str, Any]) -> str:
     """The text of the request's first user message (the prompt of a conversation)."""
-    for message in request.get("messages", []):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            return "\n".join(p.get("text", "") for p in content if p.get("type") == "text")
-    return ""
+    return (_user_texts(request) or [""])[0]
 
 
 def judge_by_marker(request: dict[str, Any], *, style: str = "json") -> Reply:

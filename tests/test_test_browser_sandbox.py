@@ -20,6 +20,7 @@ import pytest
 from jupyter_harness import launch_test_browser
 from test_web_csp import _Listener  # a loopback HTTP server that records every path
 
+from arena_kit.web.bridge import children  # the kernel's child lists, from /proc
 from arena_kit.web.browser import _chromium
 from arena_kit.web.browser_sandbox import chromium_binary
 
@@ -32,18 +33,9 @@ pytestmark = [
 ]
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                found += [int(x) for x in (task / "children").read_text().split()]
-    return found
-
-
 def _drivers() -> set[int]:
     """Playwright drivers running as children of this test process."""
-    return {p for p in _children(os.getpid()) if _exe(p).endswith("playwright/driver/node")}
+    return {p for p in children(os.getpid()) if _exe(p).endswith("playwright/driver/node")}
 
 
 _EARLIER_DRIVERS: set[int] = set()
@@ -63,9 +55,9 @@ def _browser_processes() -> list[int]:
     process): the wrapper, bwrap, Chromium and its helpers — from the kernel's child lists."""
     drivers = _drivers() - _EARLIER_DRIVERS
     found: list[int] = []
-    pending = [child for driver in drivers for child in _children(driver)]
+    pending = [child for driver in drivers for child in children(driver)]
     while pending:
-        pending += _children(pid := pending.pop())
+        pending += children(pid := pending.pop())
         found.append(pid)
     return found
 

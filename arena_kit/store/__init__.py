@@ -48,6 +48,7 @@ from ._base import (
     STORE_SUFFIXES,
     StoreEvent,
     VoteStoreError,
+    is_postgres_url,
     new_event_id,
 )
 from ._copy import CopyResult, copy_store
@@ -63,6 +64,7 @@ __all__ = [
     "RECORD_TABLES",
     "STORE_SUFFIXES",
     "is_store_location",
+    "is_postgres_url",
     "open_existing",
     "public_location",
     "new_event_id",

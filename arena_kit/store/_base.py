@@ -28,6 +28,13 @@ STORE_SUFFIXES: tuple[str, ...] = (".sqlite", ".sqlite3", ".db")
 URL_SCHEMES: tuple[str, ...] = ("postgresql://", "postgres://")
 """Locations starting with these are PostgreSQL stores."""
 
+
+def is_postgres_url(location: str) -> bool:
+    """Whether ``location`` is a PostgreSQL URL (``postgresql://…`` or ``postgres://…``)
+    rather than a file path."""
+    return location.startswith(URL_SCHEMES)
+
+
 T = TypeVar("T")
 
 

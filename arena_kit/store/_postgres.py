@@ -128,11 +128,6 @@ _CONNECT_DEFAULTS = {
 }
 
 
-def is_postgres_url(location: str) -> bool:
-    """Whether ``location`` is a PostgreSQL URL (``postgresql://…`` or ``postgres://…``)."""
-    return location.startswith(("postgresql://", "postgres://"))
-
-
 def redact(url: str) -> str:
     """``url`` without its password (in the user part or a ``password=`` parameter)."""
     parts = urllib.parse.urlsplit(url)

@@ -16,11 +16,11 @@ from ._base import (
     RECORD_TABLES,
     SCHEMA_VERSION,
     STORE_SUFFIXES,
-    URL_SCHEMES,
     Engine,
     StoreEvent,
     Transaction,
     VoteStoreError,
+    is_postgres_url,
     new_event_id,
 )
 
@@ -73,7 +73,7 @@ class VoteStore:
     ) -> None:
         text = os.fspath(location)
         self._engine: Engine
-        if _is_url(text):
+        if is_postgres_url(text):
             from ._postgres import PostgresEngine
 
             self._engine = PostgresEngine(text, reconnect_s=reconnect_s, create=create)
@@ -645,22 +645,18 @@ def is_store_location(location: str | os.PathLike[str]) -> bool:
     """Whether ``location`` names a vote store rather than a table file: a path ending in
     one of :data:`STORE_SUFFIXES`, or a PostgreSQL URL."""
     text = os.fspath(location)
-    return _is_url(text) or Path(text).suffix.lower() in STORE_SUFFIXES
+    return is_postgres_url(text) or Path(text).suffix.lower() in STORE_SUFFIXES
 
 
 def public_location(location: str | os.PathLike[str]) -> str:
     """``location`` as it may be shown or written down: a URL without its password, a path
     as given."""
     text = os.fspath(location)
-    if _is_url(text):
+    if is_postgres_url(text):
         from ._postgres import redact
 
         return redact(text)
     return text
-
-
-def _is_url(location: str) -> bool:
-    return location.startswith(URL_SCHEMES)
 
 
 def open_existing(location: str | os.PathLike[str], *, reading: str) -> VoteStore:
@@ -670,7 +666,7 @@ def open_existing(location: str | os.PathLike[str], *, reading: str) -> VoteStor
     from ..errors import ArenaDataError
 
     text = os.fspath(location)
-    if not _is_url(text) and not Path(text).is_file():
+    if not is_postgres_url(text) and not Path(text).is_file():
         raise ArenaDataError(
             f"no vote store here (to read its {reading})",
             source=text,

@@ -315,8 +315,12 @@ def test_warm_pool_serves_the_job_without_starting_a_sandbox(monkeypatch):
 
 
 def test_cold_runs_start_from_launchers_with_their_own_limits():
-    """A cold run takes a launcher (a shell waiting in a fresh cgroup) and gives its cgroup
-    the run's limits; without launchers the sandbox is moved into a new cgroup as before."""
+    """A cold run takes a launcher made ahead in a fresh cgroup and gives that cgroup the
+    run's limits: a *ready* one (its sandbox made, waiting for the program) for a run that
+    fits it, a plain one (a shell waiting to exec bwrap) for a build step. Each serves one
+    run. Without launchers the sandbox is moved into a new cgroup as before."""
+    import time
+
     from arena_kit.sandbox import bwrap, cgroups, get_backend
 
     if not cgroups.available():
@@ -326,16 +330,21 @@ def test_cold_runs_start_from_launchers_with_their_own_limits():
         backend.launchers(-1)
     backend.launchers(2)
     try:
-        run("print(0)", cache=False, backend="bwrap")  # the first use fills the pool
-        _wait_for_pool(bwrap._launchers, 2)
-        waiting = list(bwrap._launchers._entries)
+        run("print(0)", cache=False, backend="bwrap")  # the first use fills the ready pool
+        _wait_for_pool(bwrap._ready_launchers, 2)
+        waiting = list(bwrap._ready_launchers._entries)
+        assert all(entry.ready and entry.alive() for entry in waiting)
         hog = "blocks = []\nwhile True:\n    blocks.append(bytearray(10 * 2**20))\n"
         hungry = run(hog, cache=False, backend="bwrap", limits={"memory_mb": 120})
         assert hungry.status is Status.MEMORY_LIMIT, (hungry.message, hungry.stderr[-200:])
         small = run("print('small')", cache=False, backend="bwrap")
         assert small.status is Status.OK and small.stdout == "small\n"
         assert small.peak_mb is not None and small.peak_mb < 100  # counts start at the run
-        assert all(entry.process.returncode is not None for entry in waiting)  # both used
+        assert all(entry.used and entry.process.returncode is not None for entry in waiting)
+        deadline = time.monotonic() + 5  # work dirs are removed in the background
+        while any(entry.work.path.exists() for entry in waiting):
+            assert time.monotonic() < deadline, "a used ready launcher's work dir remained"
+            time.sleep(0.05)
         # Each run has a network namespace of its own (a launcher's, used once), not the
         # host's, with only a loopback device that is up.
         probe = (
@@ -343,18 +352,46 @@ def test_cold_runs_start_from_launchers_with_their_own_limits():
             "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n"
             "socket.create_connection(s.getsockname()).close()\n"
             "print(sorted(l.split(':')[0].strip() for l in open('/proc/net/dev')"
-            ".read().splitlines()[2:]))"
+            ".read().splitlines()[2:]))\n"
+            "print(sorted(k for k in os.environ))"
         )
         seen = []
         for _ in range(2):
-            _wait_for_pool(bwrap._launchers, 1)  # from a launcher
+            _wait_for_pool(bwrap._ready_launchers, 1)  # from a ready launcher
             seen.append(run(probe, cache=False, backend="bwrap").stdout.split("\n"))
         assert seen[0][1] == seen[1][1] == "['lo']"
         namespaces = {int(seen[0][0]), int(seen[1][0]), os.stat("/proc/self/ns/net").st_ino}
         assert len(namespaces) == 3
+        # The program's environment is what bwrap would have given it (no shell's PWD).
+        assert "'PWD'" not in seen[0][2] and "'MPLCONFIGDIR'" in seen[0][2], seen[0][2]
+        # A build step takes a plain launcher; its run then takes a ready one.
+        compiled = run("int main(void) { return 3; }", "c", cache=False, backend="bwrap")
+        assert compiled.status is Status.RUNTIME_ERROR and compiled.exit_code == 3, compiled
+        assert bwrap._launchers.size == 2
         backend.launchers(0)
-        assert bwrap._launchers._entries == []
+        assert bwrap._launchers._entries == [] and bwrap._ready_launchers._entries == []
         plain = run("print('no launcher')", cache=False, backend="bwrap")
         assert plain.status is Status.OK and "memory:cgroup" in plain.limits_enforced
     finally:
         backend.launchers(2)
+
+
+def test_ready_launcher_made_before_a_change_is_not_used(monkeypatch):
+    """A ready sandbox waiting since before a layer was switched off (tests) or the uid was
+    changed is ended, not used: the run starts as it is configured now."""
+    from arena_kit.sandbox import bwrap, cgroups, get_backend
+
+    if not cgroups.available():
+        pytest.skip("no writable cgroups here: runs use rlimits and no launcher")
+    # Whether /proc/sys is a mount of its own (the read-only cover) in the program's view.
+    probe = "print(any(line.split()[4] == '/proc/sys' for line in open('/proc/self/mountinfo')))"
+    get_backend("bwrap").launchers(2)
+    assert run(probe, cache=False, backend="bwrap").stdout == "True\n"
+    _wait_for_pool(bwrap._ready_launchers, 2)
+    waiting = list(bwrap._ready_launchers._entries)
+    monkeypatch.setenv("ARENA_KIT_UNSAFE_DISABLE", "procsys")
+    assert run(probe, cache=False, backend="bwrap").stdout == "False\n"
+    assert not any(entry.used for entry in waiting)  # made with /proc/sys read-only: unused
+    monkeypatch.delenv("ARENA_KIT_UNSAFE_DISABLE")
+    _wait_for_pool(bwrap._ready_launchers, 2)  # some made while the layer was off
+    assert run(probe, cache=False, backend="bwrap").stdout == "True\n"

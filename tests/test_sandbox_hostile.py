@@ -1,11 +1,15 @@
 """Hostile programs: each ends in a clear status and leaves the host as it was.
 
-Every program runs on each backend available here (bwrap, docker). Network tests use only
-loopback listeners that this module starts itself.
+Every program runs on each backend available here (bwrap, docker), bwrap in both of the ways a
+sandbox starts: made ahead in a ready launcher (``bwrap-ready``: the default disk size, which
+those launchers fit) and started when the run asks (``bwrap-at-run``: another disk size, so a
+plain launcher or none execs bwrap then). Network tests use only loopback listeners that this
+module starts itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import socket
@@ -29,6 +33,46 @@ LIMITS = Limits(
     wall_s=4, cpu_s=4, memory_mb=256, pids=32, file_mb=8, disk_mb=32, output_bytes=100_000
 )
 FAILED = {Status.RUNTIME_ERROR, Status.TIMEOUT}
+
+
+def _starts() -> list:
+    """pytest params (backend, start) with the ids above: every backend here, bwrap twice."""
+    params = []
+    for param in backends_here():
+        (name,) = param.values
+        for start in ("ready", "at-run") if name == "bwrap" else ("container",):
+            ident = f"{name}-{start}" if name == "bwrap" else name
+            params.append(pytest.param(name, start, marks=param.marks, id=ident))
+    return params
+
+
+def _limits_for(start: str, limits: Limits) -> Limits:
+    """``limits`` as a ``start`` run needs them: a ready launcher fits only the default disk."""
+    if start == "ready":
+        return dataclasses.replace(limits, disk_mb=Limits().disk_mb)
+    assert limits.disk_mb != Limits().disk_mb, "an at-run start needs a disk no launcher fits"
+    return limits
+
+
+class _ReadySandboxes:
+    """``count`` ready launchers started and waiting; afterwards, whether each was used."""
+
+    def __init__(self, count: int) -> None:
+        from arena_kit.sandbox import bwrap, get_backend
+
+        self.pool = bwrap._ready_launchers
+        self.backend = get_backend("bwrap")
+        self.backend.launchers(2, ready=count)
+        self.pool.resize(count)  # on now, not at its first use
+        deadline = time.monotonic() + 60
+        while len(self.pool._entries) < count:
+            assert time.monotonic() < deadline, "the ready launchers did not start"
+            time.sleep(0.02)
+        self.waiting = list(self.pool._entries)
+
+    def all_used(self) -> bool:
+        self.backend.launchers(2)
+        return all(launcher.used for launcher in self.waiting)
 
 
 class Host:
@@ -686,24 +730,30 @@ assert len({c.name for c in CONTAINED}) == len(CONTAINED)
 CONTAINED_LIMITS = Limits(
     wall_s=15, cpu_s=8, memory_mb=256, pids=32, file_mb=8, disk_mb=32, output_bytes=100_000
 )
-_batches: dict[str, dict[str, tuple[Any, int, int]]] = {}
+_batches: dict[tuple[str, str], dict[str, tuple[Any, int, int]]] = {}
 
 
-def _run_contained(host: Host, backend: str) -> dict[str, tuple[Any, int, int]]:
-    """Every containment program on ``backend``, in one parallel batch (once per module):
-    name -> (result, connections, datagrams) with the host's listener counts over the batch."""
-    if backend not in _batches:
+def _run_contained(host: Host, backend: str, start: str) -> dict[str, tuple[Any, int, int]]:
+    """Every containment program on ``backend`` started as ``start`` says, in one parallel
+    batch (once per module): name -> (result, connections, datagrams) with the host's
+    listener counts over the batch."""
+    if (backend, start) not in _batches:
         before = host.connections, host.datagrams
         jobs = [
             {"code": host.fill(c.source()), "language": c.language, "backend": backend,
-             "cache": False, "limits": c.limits or CONTAINED_LIMITS}
+             "cache": False, "limits": c.limits or _limits_for(start, CONTAINED_LIMITS)}
             for c in CONTAINED
         ]  # fmt: skip
+        fitting = sum(1 for c in CONTAINED if c.limits is None)  # cases with their own limits
+        ready = _ReadySandboxes(fitting) if start == "ready" else None
         results = run_many(jobs, progress=False, max_workers=4)
+        # Proof that the batch ran as its id says: a sandbox made ahead for each fitting job.
+        assert ready is None or ready.all_used(), "a run did not take a ready launcher"
         time.sleep(0.3)  # a late datagram still counts
         counts = host.connections - before[0], host.datagrams - before[1]
-        _batches[backend] = {c.name: (r, *counts) for c, r in zip(CONTAINED, results, strict=True)}
-    return _batches[backend]
+        batch = {c.name: (r, *counts) for c, r in zip(CONTAINED, results, strict=True)}
+        _batches[(backend, start)] = batch
+    return _batches[(backend, start)]
 
 
 def check_contained(case: Contained, result: Any) -> None:
@@ -718,10 +768,10 @@ def check_contained(case: Contained, result: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", backends_here())
+@pytest.mark.parametrize(("backend", "start"), _starts())
 @pytest.mark.parametrize("case", CONTAINED, ids=[c.name for c in CONTAINED])
-def test_contained_program(host, ready, case):
-    result, connections, datagrams = _run_contained(host, ready)[case.name]
+def test_contained_program(host, ready, start, case):
+    result, connections, datagrams = _run_contained(host, ready, start)[case.name]
     check_contained(case, result)
     assert (connections, datagrams) == (0, 0), "a host listener was reached"
     assert host.secret.read_text() == "the host's secret"
@@ -747,14 +797,17 @@ def _nothing_left_behind():
 
 
 def _waiting_launchers() -> set[str]:
-    """The cgroups of launchers waiting for a run: made ahead on purpose, ended at exit."""
+    """The cgroups (and a ready launcher's work dir) of launchers waiting for a run: made
+    ahead on purpose, ended at exit."""
     from arena_kit.sandbox import bwrap
 
-    return {
+    waiting = [*bwrap._launchers._entries, *bwrap._ready_launchers._entries]
+    names = {
         f"cgroup:{controller if controller != 'unified' else ''}:{path.name}"
-        for launcher in list(bwrap._launchers._entries)
+        for launcher in waiting
         for controller, path in launcher.group.dirs.items()
     }
+    return names | {f"work:{launcher.work.path.name}" for launcher in waiting if launcher.ready}
 
 
 def _ours() -> set[str]:
@@ -789,12 +842,14 @@ def _host_processes_with(text: str) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", backends_here())
+@pytest.mark.parametrize(("backend", "start"), _starts())
 @pytest.mark.parametrize("case", HOSTILE, ids=[h.name for h in HOSTILE])
-def test_hostile_program(host, ready, case):
+def test_hostile_program(host, ready, start, case):
     code = host.fill(case.code)
     connections, datagrams = host.connections, host.datagrams
-    result = run(code, case.language, limits=LIMITS, backend=ready, cache=False)
+    made_ahead = _ReadySandboxes(1) if start == "ready" else None
+    result = run(code, case.language, limits=_limits_for(start, LIMITS), backend=ready, cache=False)
+    assert made_ahead is None or made_ahead.all_used(), "the run did not take a ready launcher"
     assert result.status in case.expected, (case.name, result.message, result.stderr[-500:])
     assert result.message
     assert case.stdout_has in result.stdout, result.stdout[-500:]

@@ -65,8 +65,10 @@ def _assert_no_control_channel(report: dict, *, warm: bool = False) -> None:
         assert "pipe:" not in targets[0]
 
 
-def test_bwrap_launcher_program_gets_eof_and_no_control_line(monkeypatch):
-    """The launcher reads its command line on a pipe: the program's stdin is /dev/null."""
+@pytest.mark.parametrize("ready", [True, False], ids=["ready-launcher", "plain-launcher"])
+def test_bwrap_launcher_program_gets_eof_and_no_control_line(monkeypatch, ready):
+    """A launcher reads its command line on a pipe: the program's stdin is /dev/null. A ready
+    launcher (sandbox made ahead) serves a run with the default disk, a plain one the rest."""
     from arena_kit.sandbox import bwrap, get_backend
 
     if not cgroups.available():
@@ -83,12 +85,17 @@ def test_bwrap_launcher_program_gets_eof_and_no_control_line(monkeypatch):
         return launcher
 
     monkeypatch.setattr(bwrap, "_take_launcher", recording)
+    limits = LIMITS if ready else Limits(wall_s=20, disk_mb=Limits().disk_mb + 1)
     result = None
-    for _ in range(5):  # the pool fills on first use: the second run finds a launcher
-        result = run(PROBE, backend="bwrap", cache=False, limits=LIMITS)
-        if taken and taken[-1] is not None:
+    for _ in range(5):  # the pools fill on first use: a later run finds a launcher
+        taken.clear()
+        result = run(PROBE, backend="bwrap", cache=False, limits=limits)
+        # The last launcher taken is the one that ran the program (a run that found no
+        # ready one takes a plain one).
+        if taken and taken[-1] is not None and taken[-1].ready is ready:
             break
     assert taken and taken[-1] is not None, "no run took a launcher"
+    assert taken[-1].ready is ready
     _assert_no_control_channel(_probe(result))
 
 

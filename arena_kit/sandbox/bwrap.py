@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import os
+import shlex
 import shutil
 import tempfile
 import threading
@@ -26,11 +27,11 @@ from . import cgroups, reaper
 from .artifacts import collect_files, extract_data_urls
 from .backend import Backend, Job, register_backend
 from .classify import record_build, record_run
-from .confine import configured_uid, disabled, drops_privileges, sandbox_uid, unreachable
+from .confine import configured_uid, disabled, drop_command, exec_line, sandbox_uid, unreachable
 from .etcview import etc_view
 from .limits import Limits
 from .paths import artifacts_dir, cache_dir, runtime_dir, work_root
-from .process import Launcher, RawRun, Started, run_process
+from .process import WAIT_COMMAND, Launcher, RawRun, Started, run_process
 from .result import ExecutionResult
 from .runtimes import LAUNCHER_DIR, SANDBOX_RUNTIME
 from .warmpool import WarmPool
@@ -204,12 +205,51 @@ def _enforced(group: cgroups.Cgroup | None, work: WorkDir, memory: bool) -> list
     return names
 
 
-def _start_launcher() -> Launcher:
+class _ReadyLauncher(Launcher):
+    """A ready launcher (see :class:`~arena_kit.sandbox.process.Launcher`) with the fresh
+    work dir bound at its sandbox's ``/work``: a one-step job with default disk and no extra
+    binds runs in it, its files written there first."""
+
+    def __init__(self, group: cgroups.Cgroup, work: WorkDir) -> None:
+        self.work = work
+        netns = _can_make_netns()
+        super().__init__(group, netns=netns, sandbox=_ready_argv(work.path, netns))
+
+    def discard(self) -> None:
+        super().discard()
+        self.work.cleanup()
+
+
+def _ready_argv(work: Path, netns: bool) -> list[str]:
+    return bwrap_command(work, WAIT_COMMAND, tmp_mb=Limits().disk_mb, inherit_netns=netns)
+
+
+def _made_with(ready: bool) -> str:
+    """What a launcher's sandbox would be made with now (the uid drop, and for a ready one the
+    whole start line: seccomp, read-only /proc, system view, runtime). A launcher made before
+    a change (a test switching a layer off, another uid) is not used."""
+    if not ready:
+        return shlex.join(drop_command())
+    return exec_line(_ready_argv(Path("/work"), _can_make_netns()))
+
+
+def _start_launcher(ready: bool) -> Launcher:
     limits = Limits()
     group = cgroups.create(limits.memory_mb * 2**20, limits.pids)
     if group is None:
         raise RuntimeError("no cgroup can be made here")
-    return Launcher(group, netns=_can_make_netns())
+    made_with = _made_with(ready)
+    if not ready:
+        launcher = Launcher(group, netns=_can_make_netns())
+    else:
+        work = WorkDir(limits.disk_mb)
+        try:
+            launcher = _ReadyLauncher(group, work)
+        except BaseException:
+            work.cleanup()
+            raise
+    launcher.made_with = made_with
+    return launcher
 
 
 @lru_cache(maxsize=1)
@@ -218,24 +258,39 @@ def _can_make_netns() -> bool:
     return os.geteuid() == 0 and bool(shutil.which("unshare")) and bool(shutil.which("ip"))
 
 
-_launchers: WarmPool[Launcher] = WarmPool(
-    _start_launcher, Launcher.discard, alive=Launcher.alive, name="arena-kit-launchers"
-)
-_launcher_count = [2]
+def _launcher_pool(ready: bool) -> WarmPool[Launcher]:
+    return WarmPool(
+        lambda: _start_launcher(ready),
+        lambda launcher: launcher.discard(),
+        alive=Launcher.alive,
+        name="arena-kit-ready-sandboxes" if ready else "arena-kit-launchers",
+    )
+
+
+# Plain launchers (a shell in a fresh cgroup and network namespace, already the sandbox uid)
+# serve builds and the runs that need other binds; ready ones (the sandbox itself made ahead)
+# the runs that fit them (see _fits_ready). Each pool starts on its first use.
+_launchers = _launcher_pool(ready=False)
+_ready_launchers = _launcher_pool(ready=True)
+_launcher_count = {False: 2, True: 2}  # plain, ready: how many each pool keeps once used
 atexit.register(_launchers.close)
+atexit.register(_ready_launchers.close)
 
 
-def _take_launcher(memory_mb: int, pids: int) -> Launcher | None:
-    """A launcher already in a fresh cgroup, limited for this run (None: make the cgroup now)."""
-    if not _launcher_count[0] or not cgroups.available():
+def _take_launcher(memory_mb: int, pids: int, *, ready: bool = False) -> Launcher | None:
+    """A launcher already in a fresh cgroup, limited for this run (None: make the cgroup now).
+    ``ready``: one whose sandbox is made (its ``work`` is the run's work dir)."""
+    pool = _ready_launchers if ready else _launchers
+    count = _launcher_count[ready]
+    if not count or not cgroups.available():
         return None
-    if _launchers.size != _launcher_count[0]:  # first use
-        _launchers.resize(_launcher_count[0])
-    launcher = _launchers.take()
-    _launchers.refill()
+    if pool.size != count:  # first use
+        pool.resize(count)
+    launcher = pool.take()
+    pool.refill()
     if launcher is None:
         return None
-    if launcher.dropped != drops_privileges():  # made before a test switched the uid layer
+    if launcher.made_with != _made_with(ready):  # made before a layer or the uid changed
         reaper.defer(launcher.discard)
         return None
     try:
@@ -244,6 +299,22 @@ def _take_launcher(memory_mb: int, pids: int) -> Launcher | None:
         reaper.defer(launcher.discard)
         return None
     return launcher
+
+
+def _needs_go_cache(runtime_name: str) -> bool:
+    return runtime_name == "go"
+
+
+def _fits_ready(job: Job) -> bool:
+    """Whether ``job``'s run sandbox is exactly a ready launcher's: no extra binds (package
+    layer, Go cache), the default disk size, no stdin text (a launcher's stdin is its control
+    pipe). A build step, if any, runs in a sandbox of its own first, on the same work dir."""
+    return (
+        not job.layer
+        and not _needs_go_cache(job.runtime.runtime.name)
+        and not job.stdin
+        and job.limits.disk_mb == Limits().disk_mb
+    )
 
 
 def _sandboxed(
@@ -258,7 +329,18 @@ def _sandboxed(
     network: bool = False,
     cpu_s: float | None = None,
     stdin: bytes | None = None,
+    ready: Launcher | None = None,
 ) -> tuple[RawRun, list[str]]:
+    if ready is not None:  # its sandbox is made, with work at /work: it only needs the program
+        try:
+            raw = run_process(
+                command, wall_s=wall_s, output_bytes=limits.output_bytes, cgroup=ready.group,
+                rlimits=_rlimits(limits, memory_mb, ready.group), launcher=ready, cpu_s=cpu_s,
+                env=env,
+            )  # fmt: skip
+        finally:
+            reaper.defer(ready.group.remove)
+        return raw, _enforced(ready.group, work, memory=True)
     # The install step shares the host's network: never from a launcher's own namespace.
     # A launcher's stdin is its control pipe (the program gets /dev/null): a run fed stdin
     # text is started directly, its stdin a sealed file (see process.stdin_file).
@@ -400,17 +482,23 @@ class BwrapBackend(Backend):
     def unavailable_reason(cls) -> str | None:
         return _probe()
 
-    def launchers(self, count: int) -> None:
-        """Keep ``count`` launchers (default 2; 0: none) waiting in fresh cgroups.
+    def launchers(self, count: int, *, ready: int | None = None) -> None:
+        """Keep ``count`` launchers (default 2; 0: none) waiting in fresh cgroups, and
+        ``ready`` (default: ``count``) ready ones, each pool from its first use.
 
         A cold run takes one instead of moving its sandbox into a new cgroup, which makes the
-        kernel wait an RCU grace period (~13 ms here). The sandbox itself is made from
-        scratch either way; a launcher is only a shell in an empty cgroup.
+        kernel wait an RCU grace period (~13 ms here). A plain launcher is a shell in an
+        empty cgroup (and network namespace) that execs bwrap when the run asks; a ready one
+        has its sandbox made already (namespaces, mounts, uid, seccomp, an empty work dir),
+        which saves a run about 5 ms. Either serves exactly one run; the program itself
+        starts with the run (a warm sandbox, see :meth:`warm`, has Python started too).
         """
-        if count < 0:
-            raise ValueError(f"launchers(count): count must be 0 or more, not {count}")
-        _launcher_count[0] = count
-        _launchers.resize(count if _launchers.size else 0)
+        ready = count if ready is None else ready
+        if count < 0 or ready < 0:
+            raise ValueError(f"launchers(): counts must be 0 or more, not {count=}, {ready=}")
+        _launcher_count[False], _launcher_count[True] = count, ready
+        for pool, size in ((_launchers, count), (_ready_launchers, ready)):
+            pool.resize(size if pool.size else 0)
 
     def warm(self, size: int) -> None:
         """Keep ``size`` Python sandboxes started ahead of need (0: none).
@@ -448,14 +536,22 @@ class BwrapBackend(Backend):
             backend=self.name,
         )
         warm = self._take_warm(job)
-        work = warm.work if warm is not None else WorkDir(job.limits.disk_mb)
+        ready = None
+        if warm is None and _fits_ready(job):
+            ready = _take_launcher(job.limits.memory_mb, job.limits.pids, ready=True)
+        if warm is not None:
+            work = warm.work
+        else:
+            work = ready.work if isinstance(ready, _ReadyLauncher) else WorkDir(job.limits.disk_mb)
         cleanups: list[Callable[[], None]] = []
         try:
-            self._execute_in(work, warm, job, result, cleanups)
+            self._execute_in(work, warm, ready, job, result, cleanups)
         except Exception as error:  # the sandbox failed, not the code: say so, keep going
             result.status = Status.SANDBOX_ERROR
             result.message = f"sandbox error: {type(error).__name__}: {error}"
         finally:
+            if ready is not None and not ready.used:  # failed before its run: end it
+                reaper.defer(lambda: Launcher.discard(ready))
             # Everything below is dead by now; removing it need not delay the result.
             reaper.defer(warm.discard if warm is not None else work.cleanup)
             for cleanup in cleanups:
@@ -470,11 +566,13 @@ class BwrapBackend(Backend):
         self,
         work: WorkDir,
         warm: _Warm | None,
+        ready: Launcher | None,
         job: Job,
         result: ExecutionResult,
         cleanups: list[Callable[[], None]],
     ) -> None:
-        """Build (if the runtime compiles) and run ``job`` in ``work``; fills ``result``."""
+        """Build (if the runtime compiles) and run ``job`` in ``work`` (a ``warm`` sandbox's,
+        or a ``ready`` launcher's); fills ``result``."""
         limits = job.limits
         runtime = job.runtime
         work.write(runtime.source, job.code)
@@ -491,7 +589,7 @@ class BwrapBackend(Backend):
                 shutil.copytree(primed, work.path / MPL_DIR)
                 give_to_sandbox(work.path / MPL_DIR)
                 env["MPLCONFIGDIR"] = f"/work/{MPL_DIR}"
-        if runtime.runtime.name == "go":
+        if _needs_go_cache(runtime.runtime.name):
             with _go_cache_lock:
                 gocache = _private_go_cache(limits)
             cleanups.append(gocache.cleanup)
@@ -525,6 +623,7 @@ class BwrapBackend(Backend):
                 binds=binds,
                 cpu_s=limits.cpu_s,
                 stdin=job.stdin.encode("utf-8") if job.stdin else None,
+                ready=ready,
             )
         record_run(result, raw, limits, runtime.runtime.name, enforced)
         destination = artifacts_dir() / job.execution_id

@@ -18,7 +18,9 @@ from pathlib import Path
 from .cgroups import Cgroup, CgroupStats
 from .confine import SHELL, drop_command, exec_line
 
-__all__ = ["Launcher", "RawRun", "Started", "run_process", "stdin_file"]
+__all__ = [
+    "WAIT_COMMAND", "Launcher", "RawRun", "Started", "program_line", "run_process", "stdin_file",
+]  # fmt: skip
 
 
 @dataclass
@@ -93,30 +95,62 @@ def _end(process: subprocess.Popen[bytes], pidfd: int, group: Cgroup | None) -> 
     _close_pipes(process)
 
 
+WAIT_COMMAND = [SHELL, "-c", 'read -r line && eval "$line"', "arena-launcher"]
+"""A launcher's waiting shell: it reads one line on its stdin (the control pipe) and runs it."""
+
+
+def program_line(argv: list[str], env: dict[str, str]) -> str:
+    """The line a ready launcher (see :class:`Launcher`) runs: ``argv`` with ``env`` added to
+    the sandbox's environment, its stdin ``/dev/null`` (the control pipe is never its)."""
+    # dash adds PWD to what it exports; a program started by bwrap directly has none.
+    parts = ["unset PWD"]
+    if env:
+        pairs = (f"{key}={shlex.quote(value)}" for key, value in env.items())
+        parts.append("export " + " ".join(pairs))
+    parts.append(f"exec {shlex.join(argv)} </dev/null")
+    return " && ".join(parts)
+
+
 class Launcher:
     """A shell already placed in a fresh cgroup, waiting for the command line of one sandbox.
 
     Moving a task into a cgroup makes the kernel wait an RCU grace period (~13 ms here)
-    unless another move happened just before. A launcher pays that ahead, in the background;
-    the sandbox itself is still made from scratch when its run starts (``exec bwrap ...``).
+    unless another move happened just before. A launcher pays that ahead, in the background.
+
+    A *ready* launcher (``sandbox``: a bwrap command line whose program is
+    :data:`WAIT_COMMAND`) goes further: it starts that sandbox at once, so the namespaces,
+    mounts, uid drop and seccomp filter of a run are made before the run asks for them, and
+    its line only names the program (:func:`program_line`). Either way a launcher serves one
+    run and is never reused; a run's interpreter or program still starts when the run does.
     """
 
-    def __init__(self, group: Cgroup, *, netns: bool = False) -> None:
+    def __init__(
+        self, group: Cgroup, *, netns: bool = False, sandbox: list[str] | None = None
+    ) -> None:
         self.group = group
         self.netns = netns
         """Whether it waits in a network namespace of its own (only a loopback device, up)
         for the sandbox to inherit, instead of bwrap making one (~4 ms of its start)."""
+        self.ready = sandbox is not None
+        """Whether its sandbox is made and waits for the program's line (see above)."""
+        self.used = False
+        """Whether a run took it (its process is then the run's to end, not the pool's)."""
+        self.made_with = ""
+        """What its sandbox was made with, as its maker describes it (checked before use)."""
         join = " && ".join(f"echo $$ > {path}" for path in group.procs_files)
-        wait = 'read -r line && eval "$line"'
         # The uid drop happens here, while it waits, not in the run: the root-only steps
         # (cgroup, network namespace) are done, so the shell that reads the run's line is
         # already the sandbox uid, and the run's line execs bwrap directly (one exec less).
+        # A ready launcher execs its sandbox the way every sandbox starts (exec_line).
         drop = drop_command()
         self.dropped = bool(drop)
         """Whether it already runs as the sandbox uid (it then refuses nothing root-only)."""
-        if drop:
-            wait = shlex.join([*drop, SHELL, "-c", wait, "arena-launcher"])
-            wait = f"exec {wait}"
+        if sandbox is not None:
+            wait = exec_line(sandbox)
+        elif drop:
+            wait = f"exec {shlex.join([*drop, *WAIT_COMMAND])}"
+        else:
+            wait = WAIT_COMMAND[2]
         script = f"{join} && {wait}"
         command = [SHELL, "-c", script, "arena-launcher"]
         if netns:
@@ -177,14 +211,17 @@ class Started:
         hold: bool = False,
         launcher: Launcher | None = None,
         stdin: bytes | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.cgroup = cgroup
         self._status_fd: int | None = None
         if launcher is not None:
             if stdin:  # a launcher's stdin is its control pipe: the program gets /dev/null
                 raise ValueError("a launcher cannot feed a program's stdin; start without one")
-            self._adopt(launcher, argv, rlimits)
+            self._adopt(launcher, argv, rlimits, env or {})
             return
+        if env:
+            raise ValueError("env is for a ready launcher's program; bwrap's argv sets it")
         if stdin and hold:
             raise ValueError("a held process reads its release line on stdin: no stdin text")
         block_w: int | None = None
@@ -234,17 +271,26 @@ class Started:
             finally:
                 os.close(block_w)  # releases the sandbox (or lets a failed bwrap end)
 
-    def _adopt(self, launcher: Launcher, argv: list[str], rlimits: dict[str, int]) -> None:
-        """Hand ``launcher`` (already in its cgroup) the sandbox's command line."""
-        if any("\n" in arg for arg in argv):
+    def _adopt(
+        self, launcher: Launcher, argv: list[str], rlimits: dict[str, int], env: dict[str, str]
+    ) -> None:
+        """Hand ``launcher`` (already in its cgroup) the sandbox's command line, or for a
+        ready launcher the program's (``argv``, with ``env``)."""
+        if any("\n" in text for text in (*argv, *env, *env.values())):
             raise ValueError("a launcher reads one line: no argument may hold a newline")
+        if env and not launcher.ready:
+            raise ValueError("env is for a ready launcher's program; bwrap's argv sets it")
+        launcher.used = True
         self.cgroup = launcher.group
         self.process = launcher.process
         self.pidfd = launcher.pidfd
         self.started = time.monotonic()
         # </dev/null: the launcher's stdin is this control pipe; the program must never get it
         # (nor read anything the host writes there): its stdin is empty and closed.
-        line = _wrapper(rlimits, f"{exec_line(argv, dropped=launcher.dropped)} </dev/null")
+        if launcher.ready:
+            line = _wrapper(rlimits, program_line(argv, env))
+        else:
+            line = _wrapper(rlimits, f"{exec_line(argv, dropped=launcher.dropped)} </dev/null")
         line += "\n"
         assert self.process.stdin is not None
         with contextlib.suppress(BrokenPipeError):
@@ -412,13 +458,14 @@ def run_process(
     launcher: Launcher | None = None,
     cpu_s: float | None = None,
     stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
 ) -> RawRun:
     """Run ``argv`` (a sandbox command line) with limits applied from outside.
 
     Parameters
     ----------
     argv
-        The full command (``bwrap ... program``).
+        The full command (``bwrap ... program``); with a ready ``launcher``, the program.
     wall_s
         Wall-clock seconds before the whole tree is killed (``timed_out``).
     output_bytes
@@ -436,8 +483,12 @@ def run_process(
     stdin
         Bytes the program reads on its stdin (not with a ``launcher``); None or empty: its
         stdin is ``/dev/null`` (empty and closed).
+    env
+        Variables the program gets besides its sandbox's (only with a ready ``launcher``,
+        whose sandbox is already made).
     """
     started = Started(
-        argv, cgroup=cgroup, rlimits=rlimits, pass_fds=pass_fds, launcher=launcher, stdin=stdin
-    )
+        argv, cgroup=cgroup, rlimits=rlimits, pass_fds=pass_fds, launcher=launcher,
+        stdin=stdin, env=env,
+    )  # fmt: skip
     return started.wait(wall_s=wall_s, output_bytes=output_bytes, cpu_s=cpu_s)

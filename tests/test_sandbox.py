@@ -368,6 +368,17 @@ def test_cold_runs_start_from_launchers_with_their_own_limits():
         compiled = run("int main(void) { return 3; }", "c", cache=False, backend="bwrap")
         assert compiled.status is Status.RUNTIME_ERROR and compiled.exit_code == 3, compiled
         assert bwrap._launchers.size == 2
+        # A build that fails never reaches its run: the ready launcher it took is ended, its
+        # cgroup and work dir removed.
+        _wait_for_pool(bwrap._ready_launchers, 1)
+        unused = bwrap._ready_launchers._entries[0]
+        broken = run("int main(void) { return }", "c", cache=False, backend="bwrap")
+        assert broken.status is Status.BUILD_ERROR and not unused.used, broken.message
+        deadline = time.monotonic() + 5
+        left = [unused.work.path, *unused.group.dirs.values()]
+        while unused.process.returncode is None or any(path.exists() for path in left):
+            assert time.monotonic() < deadline, "an unused ready launcher was left running"
+            time.sleep(0.05)
         backend.launchers(0)
         assert bwrap._launchers._entries == [] and bwrap._ready_launchers._entries == []
         plain = run("print('no launcher')", cache=False, backend="bwrap")

@@ -551,7 +551,7 @@ class BwrapBackend(Backend):
             result.message = f"sandbox error: {type(error).__name__}: {error}"
         finally:
             if ready is not None and not ready.used:  # failed before its run: end it
-                reaper.defer(lambda: Launcher.discard(ready))
+                reaper.defer(ready.discard)
             # Everything below is dead by now; removing it need not delay the result.
             reaper.defer(warm.discard if warm is not None else work.cleanup)
             for cleanup in cleanups:

@@ -90,43 +90,31 @@ def main(argv: list[str] | None = None) -> int:
             _bare_python(work)
             _sandboxed(HELLO_PY, "python", "bwrap")
 
+        def python_row(label: str, pause: float) -> float:
+            """Python hello, bare and sandboxed interleaved: a row; the sandboxed median."""
+            bare, boxed = median_pair(
+                lambda: _bare_python(work), lambda: _sandboxed(HELLO_PY, "python", "bwrap"),
+                args.repeat, pause=pause,
+            )  # fmt: skip
+            rows.append((f"Python hello, bwrap {label}", f"{boxed * 1000:.0f} ms",
+                         f"{boxed / bare:.2f}× bare ({bare * 1000:.0f} ms)"))  # fmt: skip
+            return boxed
+
         # Cold: a fresh sandbox per run, made in the background by a ready launcher (the
         # default: namespaces, mounts, cgroup and work dir made ahead; the interpreter starts
         # with the run); the pause lets the pool refill, as it does between the runs of a
         # person or a notebook.
-        bare, boxed = median_pair(
-            lambda: _bare_python(work), lambda: _sandboxed(HELLO_PY, "python", "bwrap"),
-            args.repeat, pause=0.05,
-        )  # fmt: skip
-        rows.append(("Python hello, bwrap cold", f"{boxed * 1000:.0f} ms",
-                     f"{boxed / bare:.2f}× bare ({bare * 1000:.0f} ms)"))  # fmt: skip
-
+        boxed = python_row("cold", pause=0.05)
         backend = get_backend("bwrap")
         backend.launchers(2, ready=0)  # cgroup and network namespace ahead, bwrap in the run
-        bare_p, boxed_p = median_pair(
-            lambda: _bare_python(work), lambda: _sandboxed(HELLO_PY, "python", "bwrap"),
-            args.repeat, pause=0.05,
-        )  # fmt: skip
-        rows.append(("Python hello, bwrap cold, made in the run", f"{boxed_p * 1000:.0f} ms",
-                     f"{boxed_p / bare_p:.2f}× bare ({bare_p * 1000:.0f} ms)"))  # fmt: skip
+        python_row("cold, made in the run", pause=0.05)
         backend.launchers(0)  # the cgroup made and joined inside the run
-        bare_n, boxed_n = median_pair(
-            lambda: _bare_python(work), lambda: _sandboxed(HELLO_PY, "python", "bwrap"),
-            args.repeat, pause=0.05,
-        )  # fmt: skip
+        python_row("cold, no launchers", pause=0.05)
         backend.launchers(2)
-        rows.append(("Python hello, bwrap cold, no launchers", f"{boxed_n * 1000:.0f} ms",
-                     f"{boxed_n / bare_n:.2f}× bare ({bare_n * 1000:.0f} ms)"))  # fmt: skip
-
         backend.warm(2)
         time.sleep(1.0)
-        bare_w, warm = median_pair(
-            lambda: _bare_python(work), lambda: _sandboxed(HELLO_PY, "python", "bwrap"),
-            args.repeat, pause=0.15,
-        )  # fmt: skip
+        python_row("warm pool", pause=0.15)  # the pool refills: this measures a ready sandbox
         backend.close()
-        rows.append(("Python hello, bwrap warm pool", f"{warm * 1000:.0f} ms",
-                     f"{warm / bare_w:.2f}× bare ({bare_w * 1000:.0f} ms)"))  # fmt: skip
 
         bare_c, boxed_c = median_pair(
             lambda: _bare_c(work), lambda: _sandboxed(HELLO_C, "c", "bwrap"), args.repeat

@@ -744,7 +744,7 @@ def _run_contained(host: Host, backend: str, start: str) -> dict[str, tuple[Any,
              "cache": False, "limits": c.limits or _limits_for(start, CONTAINED_LIMITS)}
             for c in CONTAINED
         ]  # fmt: skip
-        fitting = sum(1 for c in CONTAINED if c.limits is None)  # cases with their own limits
+        fitting = sum(1 for c in CONTAINED if c.limits is None)  # the rest bring other limits
         ready = _ReadySandboxes(fitting) if start == "ready" else None
         results = run_many(jobs, progress=False, max_workers=4)
         # Proof that the batch ran as its id says: a sandbox made ahead for each fitting job.
